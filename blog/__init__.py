@@ -1,0 +1,64 @@
+"""The blog application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from blog import config as blog_config
+from blog.database import configure_engine_events, sqlite_engine_options
+from blog.extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error pages, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance = Path(app.instance_path)
+    app.config.from_mapping(blog_config.defaults(instance))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(blog_config.from_environment(_environ()))
+    if config:
+        app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = blog_config.load_or_create_secret_key(instance)
+    blog_config.finish(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLITE_BUSY_TIMEOUT_MS"]
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+
+    from blog import auth, cli, errors, templating
+    from blog.views import comments, public
+
+    templating.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(comments.bp)
+    cli.init_app(app)
+    return app
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)

@@ -1,0 +1,81 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``BLOG_*`` environment variables.
+
+Read once, in the app factory. Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "BLOG_"
+
+# Environment variable -> config key.
+ENV_KEYS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "REDIS_URL": "REDIS_URL",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_FROM": "MAIL_FROM",
+    "SITE_URL": "SITE_URL",
+}
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    """The built-in defaults; the embedded database lives in the instance folder."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'blog.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "REDIS_URL": None,
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_FROM": "blog@localhost",
+        "SITE_URL": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "POSTS_PER_PAGE": 10,
+        "SQLITE_BUSY_TIMEOUT_MS": 5000,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 3600 * 12,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+    }
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Map ``BLOG_*`` variables to config keys, converting the port to an int."""
+    found: dict[str, Any] = {}
+    for suffix, key in ENV_KEYS.items():
+        value = environ.get(ENV_PREFIX + suffix)
+        if value:
+            found[key] = int(value) if key == "MAIL_PORT" else value
+    return found
+
+
+def load_or_create_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in ``instance/secret_key``, generating it (mode 0600) once."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def finish(config: dict[str, Any]) -> None:
+    """Derive the settings that depend on others."""
+    if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI") == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    site_url = config.get("SITE_URL") or ""
+    secure = site_url.startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["REMEMBER_COOKIE_SECURE"] = secure

@@ -1,0 +1,99 @@
+"""Site and discussion settings: typed, with WordPress's defaults, stored as key/value rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import select
+
+from blog.extensions import db
+from blog.models import Setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can change in the admin. Defaults are WordPress's (SPEC section 6)."""
+
+    site_title: str = "My Blog"
+    tagline: str = "Just another blog"
+    comment_moderation: bool = True  # "Comment must be manually approved"
+    comment_previously_approved: bool = True
+    comment_max_links: int = 2
+    moderation_keys: str = ""  # one word, IP or phrase a line
+    disallowed_keys: str = ""
+    flood_interval_seconds: int = 15
+    close_comments_for_old_posts: bool = False
+    close_comments_days_old: int = 14
+    thread_comments: bool = True
+    thread_comments_depth: int = 5
+    comments_per_page: int = 50
+    default_comments_page: str = "oldest"  # "oldest" or "newest" first
+    moderation_notify: bool = True
+    comments_notify: bool = True
+    require_name_email: bool = True
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+FIELD_TYPES: dict[str, type] = {f.name: type(f.default) for f in fields(Settings)}
+
+
+class InvalidSetting(ValueError):
+    """A setting name that does not exist or a value of the wrong kind."""
+
+
+def coerce(name: str, raw: Any) -> Any:
+    """Turn a raw value (from a form, the CLI or JSON) into the setting's type, or raise."""
+    if name not in FIELD_TYPES:
+        raise InvalidSetting(f"Unknown setting {name!r}.")
+    kind = FIELD_TYPES[name]
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise InvalidSetting(f"{name} must be on or off.")
+    if kind is int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise InvalidSetting(f"{name} must be a whole number.") from None
+        if value < 0 or value > 1_000_000:
+            raise InvalidSetting(f"{name} must be between 0 and 1000000.")
+        return value
+    value = str(raw)
+    if name == "default_comments_page" and value not in {"oldest", "newest"}:
+        raise InvalidSetting("default_comments_page must be oldest or newest.")
+    return value
+
+
+def load_settings() -> Settings:
+    """Read every stored setting in one query; missing keys keep their defaults."""
+    stored: dict[str, Any] = {}
+    for key, value in db.session.execute(select(Setting.key, Setting.value)):
+        if key in FIELD_TYPES:
+            try:
+                stored[key] = coerce(key, json.loads(value))
+            except (InvalidSetting, ValueError):
+                continue
+    return Settings(**stored)
+
+
+def save_settings(changes: dict[str, Any]) -> Settings:
+    """Validate and store changed settings, then commit. Raises InvalidSetting on bad input."""
+    clean = {name: coerce(name, raw) for name, raw in changes.items()}
+    for name, value in clean.items():
+        row = db.session.get(Setting, name)
+        if row is None:
+            db.session.add(Setting(key=name, value=json.dumps(value)))
+        else:
+            row.value = json.dumps(value)
+    db.session.commit()
+    return load_settings()

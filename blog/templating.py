@@ -1,0 +1,90 @@
+"""Template context: the site's settings, date formatting, counts; and the security headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, g, request, url_for
+from werkzeug.wrappers import Response
+
+from blog import posts
+from blog.commenter import remembered_commenter
+from blog.models import Category
+from blog.settings import Settings, load_settings
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors {frame_ancestors}"
+)
+
+
+def site_settings() -> Settings:
+    """The settings, read once per request."""
+    if "blog_settings" not in g:
+        g.blog_settings = load_settings()
+    return g.blog_settings  # type: ignore[no-any-return]
+
+
+def format_date(value: datetime | None) -> str:
+    """WordPress's default date format: "March 3, 2025"."""
+    if value is None:
+        return ""
+    return f"{value.strftime('%B')} {value.day}, {value.year}"
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_date(value)} at {value.strftime('%H:%M')}"
+
+
+def breadcrumb_items(crumbs: list[posts.Crumb]) -> list[dict[str, Any]]:
+    """schema.org BreadcrumbList items; the current page has no ``item`` URL."""
+    items: list[dict[str, Any]] = []
+    for position, crumb in enumerate(crumbs, start=1):
+        item: dict[str, Any] = {"@type": "ListItem", "position": position, "name": crumb.label}
+        if crumb.url:
+            item["item"] = request.host_url.rstrip("/") + crumb.url
+        items.append(item)
+    return items
+
+
+def archive_breadcrumbs(kind: str, heading: str, chain: list[Category]) -> list[posts.Crumb]:
+    """Site title > Blog > (parent categories) > the archive."""
+    crumbs = [posts.Crumb(site_settings().site_title, url_for("public.home"))]
+    if kind == "blog":
+        return [*crumbs, posts.Crumb("Blog", None)]
+    crumbs.append(posts.Crumb("Blog", url_for("public.blog")))
+    for category in chain[:-1]:
+        path = posts.category_path(category)
+        crumbs.append(posts.Crumb(category.name, url_for("public.category", path=path)))
+    return [*crumbs, posts.Crumb(heading, None)]
+
+
+def _context() -> dict[str, Any]:
+    return {"site": site_settings(), "comments_label": posts.comments_label}
+
+
+def _security_headers(response: Response) -> Response:
+    admin = request.path.startswith(("/admin", "/login"))
+    response.headers.setdefault(
+        "Content-Security-Policy", CSP.format(frame_ancestors="'none'" if admin else "'self'")
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if admin:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
+    app.add_template_global(posts.category_path, "category_path")
+    app.add_template_global(breadcrumb_items, "breadcrumb_items")
+    app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
+    app.add_template_global(remembered_commenter, "remembered_commenter")
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_time, "datetime")
+    app.after_request(_security_headers)

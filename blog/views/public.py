@@ -1,0 +1,111 @@
+"""The public reading side: home, blog, posts, archives."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from werkzeug.wrappers import Response
+
+from blog import posts
+from blog.posts import PageNotFound, PostFilter
+from blog.templating import site_settings
+from blog.threads import build_thread, visible_comments
+
+bp = Blueprint("public", __name__)
+
+
+def _page_number() -> int:
+    try:
+        return posts.parse_page(request.args.get("page"))
+    except PageNotFound:
+        abort(404)
+
+
+def _render_list(template: str, where: PostFilter | None = None, **context: object) -> str:
+    per_page = 10
+    try:
+        page = posts.list_published(_page_number(), per_page, where)
+    except PageNotFound:
+        abort(404)
+    return render_template(template, page=page, **context)
+
+
+@bp.route("/")
+def home() -> str:
+    return _render_list("home.html")
+
+
+@bp.route("/blog/")
+def blog() -> str:
+    return _render_list("archive.html", heading="Blog", kind="blog")
+
+
+@bp.route("/blog/<slug>/")
+def post(slug: str) -> str | Response:
+    found = posts.get_published_post(slug)
+    if found is None:
+        abort(404)
+    settings = site_settings()
+    comments = visible_comments(found, own_comment_ids())
+    depth = settings.thread_comments_depth if settings.thread_comments else 1
+    return render_template(
+        "post.html",
+        post=found,
+        breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
+        thread=build_thread(comments, max_depth=max(1, depth)),
+        comments_label=posts.comments_label(found.comment_count),
+        thread_depth=depth,
+    )
+
+
+def own_comment_ids() -> list[int]:
+    """Ids of pending comments this browser submitted (the comments blueprint sets the cookie)."""
+    from blog.commenter import read_commenter_cookie
+
+    return read_commenter_cookie(request).comment_ids
+
+
+@bp.route("/category/<path:path>/")
+def category(path: str) -> str:
+    found = posts.find_category(path)
+    if found is None:
+        abort(404)
+    where = PostFilter(category_ids=posts.descendant_ids(found))
+    crumbs = posts.category_chain(found)
+    return _render_list(
+        "archive.html", where, heading=found.name, kind="category", category=found, chain=crumbs
+    )
+
+
+@bp.route("/tag/<slug>/")
+def tag(slug: str) -> str:
+    found = posts.find_tag(slug)
+    if found is None:
+        abort(404)
+    return _render_list("archive.html", PostFilter(tag_id=found.id), heading=found.name, kind="tag")
+
+
+@bp.route("/author/<username>/")
+def author(username: str) -> str:
+    found = posts.find_author(username)
+    if found is None:
+        abort(404)
+    return _render_list(
+        "archive.html",
+        PostFilter(author_id=found.id),
+        heading=found.display_name,
+        kind="author",
+        author=found,
+    )
+
+
+@bp.route("/archive/<int:year>/")
+@bp.route("/archive/<int:year>/<int:month>/")
+def date_archive(year: int, month: int | None = None) -> str:
+    try:
+        start, end = posts.month_range(year, month)
+    except ValueError:
+        abort(404)
+    heading = start.strftime("%B %Y") if month else str(year)
+    return _render_list(
+        "archive.html", PostFilter(start=start, end=end), heading=heading, kind="date"
+    )

@@ -1,0 +1,154 @@
+"""Fixtures: an app per test on SQLite and (with BLOG_TEST_DATABASE_URL) PostgreSQL.
+
+Every test that uses ``app`` (or anything built on it) runs once per database. On PostgreSQL each
+test gets a schema of its own, created empty and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+
+from blog import create_app
+from blog.extensions import db
+from blog.models import Role, User
+from tests import factories
+
+PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
+
+
+def database_params() -> list[Any]:
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(not PG_URL, reason="BLOG_TEST_DATABASE_URL is not set"),
+        ),
+    ]
+
+
+@pytest.fixture(params=database_params())
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Config for a fresh, empty database: an SQLite file or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}"}
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {
+            "SQLALCHEMY_DATABASE_URI": PG_URL,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
+            "TEST_PG_SCHEMA": schema,
+        }
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra config; tables created once."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+            **database,
+            **overrides,
+        }
+        app = create_app(config, instance_path=str(tmp_path / "instance"))
+        if not built:
+            with app.app_context():
+                db.create_all()
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def login(client: FlaskClient, user: User) -> FlaskClient:
+    """Sign ``user`` in on ``client`` (the session Flask-Login would have written)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def users(app: Flask) -> dict[Role, User]:
+    """One user of each role."""
+    return {role: factories.make_user(role=role, username=role.value) for role in Role}
+
+
+@pytest.fixture
+def client_as(app: Flask, users: dict[Role, User]) -> Callable[[Role], FlaskClient]:
+    """A test client signed in as the user of a role."""
+
+    def make(role: Role) -> FlaskClient:
+        return login(app.test_client(), users[role])
+
+    return make
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """``with count_queries() as counter: ...`` then ``counter.count``: SQL statements run."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("PRAGMA", "BEGIN", "SAVEPOINT")):
+                counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

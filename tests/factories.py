@@ -1,0 +1,127 @@
+"""Build users, categories, posts and comments with sensible defaults; counts kept exact."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from blog import authoring
+from blog.counts import apply_count_delta, count_delta
+from blog.extensions import db
+from blog.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    Role,
+    User,
+    utcnow,
+)
+from blog.sanitize import sanitize_comment
+from blog.users import hash_password
+
+_sequence = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+# Computed once: scrypt is deliberately slow and tests make many users.
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def make_user(
+    role: Role = Role.AUTHOR,
+    username: str | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+    active: bool = True,
+) -> User:
+    n = next(_sequence)
+    username = username or f"user{n}"
+    user = User(
+        username=username,
+        display_name=display_name or username.title(),
+        email=email if email is not None else f"{username}@example.com",
+        password_hash=_PASSWORD_HASH,
+        role=role,
+        active=active,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_category(name: str | None = None, parent: Category | None = None) -> Category:
+    category = authoring.get_or_create_category(name or f"Category {next(_sequence)}", parent)
+    db.session.commit()
+    return category
+
+
+def make_post(
+    author: User | None = None,
+    title: str | None = None,
+    body: str = "Some *text* for this post.",
+    status: PostStatus = PostStatus.PUBLISHED,
+    published_at: datetime | None = None,
+    categories: Sequence[Category] = (),
+    tags: Sequence[str] = (),
+    comments_open: bool = True,
+    commit: bool = True,
+) -> Post:
+    author = author or make_user()
+    return authoring.create_post(
+        author,
+        title or f"Post number {next(_sequence)}",
+        body,
+        categories=categories,
+        tags=tags,
+        status=status,
+        published_at=published_at,
+        comments_open=comments_open,
+        commit=commit,
+    )
+
+
+def make_comment(
+    post: Post,
+    body: str = "A thoughtful reply.",
+    status: CommentStatus = CommentStatus.APPROVED,
+    parent: Comment | None = None,
+    author_name: str = "Reader",
+    author_email: str = "reader@example.com",
+    created_at: datetime | None = None,
+    commit: bool = True,
+) -> Comment:
+    comment = Comment(
+        post_id=post.id,
+        parent_id=parent.id if parent else None,
+        author_name=author_name,
+        author_email=author_email,
+        body_source=body,
+        body_html=sanitize_comment(body),
+        status=status,
+        ip_address="127.0.0.1",
+        created_at=created_at or utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    apply_count_delta(post.id, count_delta(None, status))
+    if commit:
+        db.session.commit()
+    return comment
+
+
+def make_comments(post: Post, n: int, status: CommentStatus = CommentStatus.APPROVED) -> None:
+    """Many comments at once, threaded two deep, in one transaction."""
+    start = utcnow() - timedelta(days=1)
+    previous: Comment | None = None
+    for i in range(n):
+        parent = previous if i % 3 == 1 else None
+        previous = make_comment(
+            post,
+            body=f"Comment {i}",
+            status=status,
+            parent=parent,
+            created_at=start + timedelta(seconds=i),
+            commit=False,
+        )
+    db.session.commit()
