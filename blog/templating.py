@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from blog import posts
 from blog.commenter import remembered_commenter
 from blog.models import Category
+from blog.views.access import admin_menu
 from blog.settings import Settings, load_settings
 
 CSP = (
@@ -85,6 +86,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
+    app.add_template_global(admin_menu, "admin_menu")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)

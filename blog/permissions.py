@@ -1,0 +1,69 @@
+"""The role matrix of SPEC section 7, as data, and the one function that reads it."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import ColumnElement, true
+
+from blog.models import Comment, Post, Role, User
+
+
+class Action(enum.StrEnum):
+    ACCESS_ADMIN = "access_admin"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    MANAGE_CATEGORIES = "manage_categories"
+    CREATE_POST = "create_post"
+    EDIT_POST = "edit_post"
+    PUBLISH_POST = "publish_post"
+    DELETE_POST = "delete_post"
+    MODERATE = "moderate"
+
+
+ALL = "all"  # the action applies to anything
+OWN = "own"  # only to posts the user wrote (and comments on them)
+
+MATRIX: dict[Action, dict[Role, str]] = {
+    Action.ACCESS_ADMIN: {r: ALL for r in Role},
+    Action.MANAGE_USERS: {Role.ADMIN: ALL},
+    Action.MANAGE_SETTINGS: {Role.ADMIN: ALL},
+    Action.MANAGE_CATEGORIES: {Role.ADMIN: ALL, Role.EDITOR: ALL},
+    Action.CREATE_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: ALL},
+    Action.EDIT_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
+    Action.PUBLISH_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
+    Action.DELETE_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
+    Action.MODERATE: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.MODERATOR: ALL, Role.AUTHOR: OWN},
+}
+
+
+def scope(user: User | None, action: Action) -> str | None:
+    """ALL, OWN, or None (not allowed) for this user and action. Inactive users may do nothing."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return None
+    return MATRIX[action].get(user.role)
+
+
+def can(user: User | None, action: Action, obj: Post | Comment | None = None) -> bool:
+    """May ``user`` do ``action`` (to ``obj``, a post or a comment on one)?
+
+    With no object, an OWN scope means "to some things": an author may open the comment queue,
+    which then shows only comments on their own posts.
+    """
+    allowed = scope(user, action)
+    if allowed is None or user is None:
+        return False
+    if allowed == ALL or obj is None:
+        return True
+    author_id = obj.author_id if isinstance(obj, Post) else obj.post.author_id
+    return author_id == user.id
+
+
+def post_scope_filter(user: User, action: Action) -> ColumnElement[bool]:
+    """SQL condition on ``Post`` selecting the posts ``user`` may do ``action`` to."""
+    allowed = scope(user, action)
+    if allowed == ALL:
+        return true()
+    if allowed == OWN:
+        return Post.author_id == user.id
+    return Post.id.is_(None)  # nothing
