@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 from blog import posts
 from blog.commenter import remembered_commenter
 from blog.models import Category
-from blog.views.access import admin_menu
 from blog.settings import Settings, load_settings
+from blog.views.access import admin_menu
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
