@@ -25,6 +25,8 @@ from tests import factories
 
 PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
 
+pytest_plugins = ["tests.live"]
+
 
 def database_params() -> list[Any]:
     return [
