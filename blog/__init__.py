@@ -46,10 +46,11 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, cli, errors, templating
+    from blog import auth, caching, cli, errors, templating
     from blog.views import comments, public
 
     templating.init_app(app)
+    caching.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(public.bp)

@@ -74,16 +74,29 @@ def coerce(name: str, raw: Any) -> Any:
     return value
 
 
+# Not a setting: a stamp of the last change to public content, kept beside the settings so that
+# one query per request reads both (see blog/caching.py).
+CONTENT_VERSION_KEY = "content_version"
+
+
 def load_settings() -> Settings:
     """Read every stored setting in one query; missing keys keep their defaults."""
+    return load_settings_and_version()[0]
+
+
+def load_settings_and_version() -> tuple[Settings, str]:
+    """The settings and the content version stamp, in one query."""
     stored: dict[str, Any] = {}
+    version = ""
     for key, value in db.session.execute(select(Setting.key, Setting.value)):
-        if key in FIELD_TYPES:
+        if key == CONTENT_VERSION_KEY:
+            version = value
+        elif key in FIELD_TYPES:
             try:
                 stored[key] = coerce(key, json.loads(value))
             except (InvalidSetting, ValueError):
                 continue
-    return Settings(**stored)
+    return Settings(**stored), version
 
 
 def save_settings(changes: dict[str, Any]) -> Settings:

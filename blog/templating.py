@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from blog import posts
 from blog.commenter import remembered_commenter
 from blog.models import Category
-from blog.settings import Settings, load_settings
+from blog.settings import Settings, load_settings_and_version
 from blog.views.access import admin_menu
 
 CSP = (
@@ -24,8 +24,14 @@ CSP = (
 def site_settings() -> Settings:
     """The settings, read once per request."""
     if "blog_settings" not in g:
-        g.blog_settings = load_settings()
+        g.blog_settings, g.blog_content_version = load_settings_and_version()
     return g.blog_settings  # type: ignore[no-any-return]
+
+
+def content_version() -> str:
+    """The stamp of the last change to public content, read with the settings."""
+    site_settings()
+    return g.blog_content_version  # type: ignore[no-any-return]
 
 
 def format_date(value: datetime | None) -> str:

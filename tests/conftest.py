@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 
@@ -61,6 +61,25 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[st
         admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an app context of its own (own ``g``, own database session), as it
+    does in production, even while the test holds an app context for its factories.
+
+    The test's session is committed before the request, so the request sees what the test made,
+    and after it, so the test's next query sees what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            db.session.commit()
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                db.session.commit()
+
+
 @pytest.fixture
 def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database with extra config; tables created once."""
@@ -77,6 +96,7 @@ def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[...,
             **overrides,
         }
         app = create_app(config, instance_path=str(tmp_path / "instance"))
+        app.test_client_class = IsolatedClient
         if not built:
             with app.app_context():
                 db.create_all()

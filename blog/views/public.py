@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
 from blog import posts
+from blog.caching import conditional
 from blog.posts import PageNotFound, PostFilter
 from blog.templating import site_settings
 from blog.threads import build_thread, visible_comments
@@ -30,16 +31,19 @@ def _render_list(template: str, where: PostFilter | None = None, **context: obje
 
 
 @bp.route("/")
+@conditional
 def home() -> str:
     return _render_list("home.html")
 
 
 @bp.route("/blog/")
+@conditional
 def blog() -> str:
     return _render_list("archive.html", heading="Blog", kind="blog")
 
 
 @bp.route("/blog/<slug>/")
+@conditional
 def post(slug: str) -> str | Response:
     found = posts.get_published_post(slug)
     if found is None:
@@ -65,6 +69,7 @@ def own_comment_ids() -> list[int]:
 
 
 @bp.route("/category/<path:path>/")
+@conditional
 def category(path: str) -> str:
     found = posts.find_category(path)
     if found is None:
@@ -77,6 +82,7 @@ def category(path: str) -> str:
 
 
 @bp.route("/tag/<slug>/")
+@conditional
 def tag(slug: str) -> str:
     found = posts.find_tag(slug)
     if found is None:
@@ -85,6 +91,7 @@ def tag(slug: str) -> str:
 
 
 @bp.route("/author/<username>/")
+@conditional
 def author(username: str) -> str:
     found = posts.find_author(username)
     if found is None:
@@ -100,6 +107,7 @@ def author(username: str) -> str:
 
 @bp.route("/archive/<int:year>/")
 @bp.route("/archive/<int:year>/<int:month>/")
+@conditional
 def date_archive(year: int, month: int | None = None) -> str:
     try:
         start, end = posts.month_range(year, month)

@@ -1,0 +1,499 @@
+"""The only place HTML is cleaned: readers' comments, authors' Markdown, and URLs.
+
+Two layers. bleach (pinned >=6.4,<7, unmaintained since 2026-06-05) applies the tag and attribute
+allowlists. Its output is then parsed again with html5lib, the way a browser reads it, and every
+element, attribute and URL is re-checked independently before the tree is serialized: bleach alone
+lets a blocked scheme followed only by digits through (`javascript:123`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
+
+from bleach.html5lib_shim import (
+    BleachHTMLParser,
+    Filter,
+    HTMLParser,
+    HTMLSerializer,
+    getTreeWalker,
+)
+from bleach.linkifier import LinkifyFilter
+from bleach.sanitizer import Cleaner
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+# WordPress's comment allowlist ($allowedtags); `p` and `br` are added by us, never by the reader.
+COMMENT_TAGS = frozenset(
+    {"a", "abbr", "acronym", "b", "blockquote", "cite", "code", "del", "em", "i", "q", "s"}
+    | {"strike", "strong"}
+)
+COMMENT_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "abbr": frozenset({"title"}),
+    "acronym": frozenset({"title"}),
+    "blockquote": frozenset({"cite"}),
+    "del": frozenset({"datetime"}),
+    "q": frozenset({"cite"}),
+}
+GENERATED_TAGS = frozenset({"p", "br"})
+AUTHOR_TAGS = COMMENT_TAGS | GENERATED_TAGS | {"hr", "h1", "h2", "h3", "h4", "h5", "h6"} | {
+    "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
+    "img", "pre", "figure", "figcaption", "sup", "sub", "span", "div", "mark", "kbd",
+}  # fmt: skip
+AUTHOR_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    **COMMENT_ATTRIBUTES,
+    "a": frozenset({"href", "title", "rel"}),
+    "ol": frozenset({"start"}),
+    "th": frozenset({"align", "colspan", "rowspan", "scope"}),
+    "td": frozenset({"align", "colspan", "rowspan"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "code": frozenset({"class"}),
+}
+# Removed with everything inside them from author HTML, instead of leaving their text behind.
+DROP_CONTENT_TAGS = frozenset(
+    {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript"}
+    | {"noembed", "noframes", "template", "xmp", "plaintext", "title", "textarea", "svg", "math"}
+)
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+HTTP_SCHEMES = frozenset({"http", "https"})
+URL_ATTRIBUTES: Mapping[str, frozenset[str]] = {"href": URL_SCHEMES, "cite": URL_SCHEMES}
+IMAGE_SCHEMES = HTTP_SCHEMES
+COMMENT_LINK_REL = "nofollow ugc noopener"
+MAX_COMMENT_TAGS = 1000
+AUTHOR_REL_VALUES = frozenset({"nofollow", "noopener", "noreferrer", "ugc", "sponsored", "me"})
+
+_LANGUAGE_CLASS = re.compile(r"language-[\w+#.-]{1,40}")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+_LEADING_TRAILING = "".join(map(chr, range(0x21)))  # what a browser trims around a URL
+_URL_NOISE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+_BARE_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]{2,}(?::\d{1,5})?(?:[/?#].*)?", re.IGNORECASE)
+_TAG_START = re.compile(r"<[a-zA-Z/!?]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+_TEXT_ALIGN = re.compile(r"text-align:\s*(left|center|right)")
+_URL_END = r"""[^\s{}|\\^`<>"!?.,;:'*]"""
+# Bare URLs made clickable, WordPress's make_clickable rule: http(s)://... or www.... only, so
+# "setup.py", "ftp://host" or "javascript:x" never become links.
+_LINKIFY_URL = re.compile(
+    rf"""\(*(?<![\w@.:/\\-])
+    (?:https?://[\w-]+(?:\.[\w-]+)*|www\.[\w-]+(?:\.[\w-]+)+)
+    (?::\d{{1,5}})?
+    (?:[/?#](?:[^\s{{}}|\\^`<>"]*{_URL_END})?)?""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BLOCK_TEXT_TAGS = AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}
+
+
+def safe_url(value: str) -> str | None:
+    """Return `value` cleaned up if a browser would follow it as http, https, mailto or relative.
+
+    The scheme is judged the way a browser reads the attribute, only more suspiciously: HTML
+    entities decoded (named, numeric, hex, with or without `;`, repeatedly), control, whitespace
+    and invisible characters dropped, case folded. The returned URL is `value` trimmed, without
+    control or invisible characters and with a lower-case scheme; it is not entity-decoded, since
+    callers pass what the browser will see (a parsed attribute value or a form field).
+    Returns None for anything else, including an empty value.
+    """
+    return _checked_url(value, URL_SCHEMES, allow_relative=True)
+
+
+def safe_http_url(value: str) -> str | None:
+    """Return the normalized absolute http(s) URL of a commenter's website, or None.
+
+    A bare host such as `example.com/me` gets `http://` in front, as WordPress does.
+    """
+    url = _URL_NOISE.sub("", value).strip(_LEADING_TRAILING)
+    if _BARE_HOST.fullmatch(url):
+        url = "http://" + url
+    url = _checked_url(url, HTTP_SCHEMES, allow_relative=False)
+    if url is None or any(char.isspace() for char in url):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return url if host else None
+
+
+def sanitize_comment(text: str) -> str:
+    """Turn a reader's comment into safe HTML.
+
+    Only WordPress's comment tags survive; any other markup is escaped so the reader sees what was
+    typed. Blank lines make paragraphs, single newlines `<br>`. Bare http(s) and www. URLs become
+    links; every link has `rel="nofollow ugc noopener"` and an http, https, mailto or relative
+    href (an unsafe href is removed, its text kept). A comment with more than MAX_COMMENT_TAGS
+    tag-like `<` is shown entirely as typed. Never raises on any str.
+    """
+    text = _clean_text(text)
+    if not text.strip():
+        return ""
+    if len(_TAG_START.findall(text)) > MAX_COMMENT_TAGS:
+        text = html.escape(text, quote=False)  # html5lib is quadratic in nesting depth
+    return _recheck(_tools().comment_cleaner.clean(text), _COMMENT_POLICY)
+
+
+def sanitize_author_html(html: str) -> str:
+    """Clean an author's HTML with the wider author allowlist.
+
+    Disallowed tags are removed (their text kept), except script, style, iframe, object, embed and
+    the other DROP_CONTENT_TAGS, which go with their content. No style, event handler or class
+    (but `language-*` on code) survives; href and cite are http, https, mailto or relative, img
+    src http, https or relative.
+    """
+    html = _clean_text(html)
+    if not html.strip():
+        return ""
+    return _recheck(_tools().author_cleaner.clean(html), _AUTHOR_POLICY)
+
+
+def render_markdown(source: str) -> str:
+    """Render an author's Markdown (CommonMark, tables, strikethrough, raw HTML) to safe HTML."""
+    return sanitize_author_html(_tools().markdown.render(_clean_text(source)))
+
+
+def count_links(html: str) -> int:
+    """Count the `<a href>` links in sanitized HTML, linkified bare URLs included."""
+    root = _tools().parser.parseFragment(html, scripting=True)
+    return sum(1 for element in root.iter("a") if "href" in element.attrib)
+
+
+def html_to_text(html: str, limit: int | None = None) -> str:
+    """Return the plain text of sanitized HTML, whitespace collapsed (not HTML-escaped).
+
+    With `limit`, the result is at most `limit` characters: cut on a word boundary and ended
+    with an ellipsis when the text is longer.
+    """
+    tools = _tools()
+    parts: list[str] = []
+    skipping = 0
+    for token in tools.walker(tools.parser.parseFragment(html, scripting=True)):
+        kind, name = token["type"], token.get("name")
+        if name in DROP_CONTENT_TAGS and kind in ("StartTag", "EndTag"):
+            skipping += 1 if kind == "StartTag" else -1
+        elif kind in ("Characters", "SpaceCharacters") and not skipping:
+            parts.append(token["data"])
+        elif name in _BLOCK_TEXT_TAGS:
+            parts.append(" ")
+    text = " ".join("".join(parts).split())
+    if limit is None or len(text) <= limit:
+        return text
+    if limit < 1:
+        return ""
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+# --- URL check ------------------------------------------------------------------------------
+
+
+def _checked_url(value: str, schemes: frozenset[str], *, allow_relative: bool) -> str | None:
+    url = _URL_NOISE.sub("", value).strip(_LEADING_TRAILING)
+    if not url:
+        return None
+    decoded = url
+    for _ in range(5):  # `&amp;#106;` is `&#106;` is `j`: keep decoding while it changes
+        decoded, previous = html.unescape(decoded), decoded
+        if decoded == previous:
+            break
+    else:
+        return None
+    squeezed = "".join(
+        char for char in decoded if unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+    )
+    scheme = _SCHEME.match(squeezed.replace("\ufffd", ""))
+    if scheme is None:
+        return url if allow_relative else None
+    if scheme[1].lower() not in schemes:
+        return None
+    own_scheme = _SCHEME.match(url)
+    return url if own_scheme is None else own_scheme[1].lower() + url[own_scheme.end(1) :]
+
+
+# --- bleach pass ----------------------------------------------------------------------------
+
+
+def _allows_attribute(
+    attributes: Mapping[str, frozenset[str]], tag: str, name: str, value: str
+) -> bool:
+    if name not in attributes.get(tag, ()):
+        return False
+    return tag != "code" or bool(_LANGUAGE_CLASS.fullmatch(value))
+
+
+class _DropContentFilter(Filter):
+    """Remove DROP_CONTENT_TAGS elements from a tree-walker stream, with everything inside."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        depth = 0
+        for token in super().__iter__():
+            kind = token["type"]
+            if depth:
+                depth += {"StartTag": 1, "EndTag": -1}.get(kind, 0)
+            elif token.get("name") in DROP_CONTENT_TAGS and kind != "EndTag":
+                depth = int(kind == "StartTag")
+            elif token.get("name") not in DROP_CONTENT_TAGS:
+                yield token
+
+
+class _AuthorCleaner(Cleaner):
+    """bleach's Cleaner in strip mode that also drops the content of DROP_CONTENT_TAGS.
+
+    bleach's tokenizer turns a tag outside the allowlist into text before the tree is built, so
+    `<script>` content would survive as visible text. Here those tags are parsed for what they are
+    (raw-text elements, as a browser does) and removed with their content before bleach's filter.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            tags=AUTHOR_TAGS,
+            attributes=partial(_allows_attribute, AUTHOR_ATTRIBUTES),
+            protocols=URL_SCHEMES,
+            strip=True,
+            strip_comments=True,
+        )
+        self.parser = BleachHTMLParser(
+            tags=AUTHOR_TAGS | DROP_CONTENT_TAGS,
+            strip=True,
+            consume_entities=False,
+            namespaceHTMLElements=False,
+        )
+        self._walk = self.walker
+        self.walker = self._walk_without_dropped
+
+    def _walk_without_dropped(self, tree: Element) -> _DropContentFilter:
+        return _DropContentFilter(self._walk(tree))
+
+
+class _LinkifyFilter(LinkifyFilter):
+    """bleach's LinkifyFilter, keeping a closing parenthesis only when it has an opening one."""
+
+    def strip_non_url_bits(self, fragment: str) -> tuple[str, str, str]:
+        url, prefix, suffix = super().strip_non_url_bits(fragment)
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url, suffix = url[:-1], ")" + suffix
+        return url, prefix, suffix
+
+
+def _comment_cleaner() -> Cleaner:
+    linkify = partial(
+        _LinkifyFilter, callbacks=[], skip_tags={"code"}, parse_email=False, url_re=_LINKIFY_URL
+    )
+    return Cleaner(
+        tags=COMMENT_TAGS,
+        attributes=partial(_allows_attribute, COMMENT_ATTRIBUTES),
+        protocols=URL_SCHEMES,
+        strip=False,
+        strip_comments=True,
+        filters=[linkify],
+    )
+
+
+def _align_table_cells(state: StateCore) -> None:
+    """markdown-it aligns cells with `style`, which we strip; use the `align` attribute."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and "style" in token.attrs:
+            align = _TEXT_ALIGN.fullmatch(str(token.attrs.pop("style")))
+            if align:
+                token.attrSet("align", align[1])
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.core.ruler.push("align_table_cells", _align_table_cells)
+    return md
+
+
+class _Tools:
+    """Parsers and cleaners, built once per thread: bleach's Cleaner is not thread-safe."""
+
+    def __init__(self) -> None:
+        self.comment_cleaner = _comment_cleaner()
+        self.author_cleaner = _AuthorCleaner()
+        self.markdown = _markdown()
+        self.parser = HTMLParser(namespaceHTMLElements=False)
+        self.walker = getTreeWalker("etree")
+        self.serializer = HTMLSerializer(
+            quote_attr_values="always",
+            escape_lt_in_attrs=True,
+            escape_rcdata=True,
+            omit_optional_tags=False,
+        )
+
+
+_PER_THREAD = threading.local()
+
+
+def _tools() -> _Tools:
+    tools: _Tools | None = getattr(_PER_THREAD, "tools", None)
+    if tools is None:
+        tools = _PER_THREAD.tools = _Tools()
+    return tools
+
+
+def _clean_text(text: str) -> str:
+    """Lone surrogates (not encodable as UTF-8) become U+FFFD; NUL goes; newlines become \\n."""
+    if _SURROGATES.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- independent re-check on the parsed output ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Policy:
+    tags: frozenset[str]
+    attributes: Mapping[str, frozenset[str]]
+    link_rel: str | None  # forced on every link, or None to keep AUTHOR_REL_VALUES only
+    paragraphs: bool
+
+
+_COMMENT_POLICY = _Policy(COMMENT_TAGS, COMMENT_ATTRIBUTES, COMMENT_LINK_REL, paragraphs=True)
+_AUTHOR_POLICY = _Policy(AUTHOR_TAGS, AUTHOR_ATTRIBUTES, None, paragraphs=False)
+
+
+def _recheck(html: str, policy: _Policy) -> str:
+    tools = _tools()
+    root = tools.parser.parseFragment(html, scripting=True)
+    # Reverse document order handles children before their parent, without recursion (deeply
+    # nested input must not hit the recursion limit).
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for element in reversed(list(root.iter())):
+        if element is root:
+            continue
+        tag = element.tag
+        if isinstance(tag, str) and tag in policy.tags:
+            _recheck_attributes(element, policy)
+        else:  # comments, foreign (svg/math) and unknown elements
+            keep = isinstance(tag, str) and tag.rpartition("}")[2] not in DROP_CONTENT_TAGS
+            _unwrap(parents[element], element, keep_content=keep)
+    if policy.paragraphs:
+        for element in list(root.iter()):
+            if element is root or element.tag == "blockquote":
+                _make_paragraphs(element)
+            else:
+                _fill(element, _with_line_breaks(_take_content(element)))
+    return tools.serializer.render(tools.walker(root))
+
+
+def _recheck_attributes(element: Element, policy: _Policy) -> None:
+    tag = element.tag
+    for name, value in list(element.attrib.items()):
+        if not _allows_attribute(policy.attributes, tag, name, value):
+            del element.attrib[name]
+        elif name in URL_ATTRIBUTES or (tag, name) == ("img", "src"):
+            schemes = IMAGE_SCHEMES if name == "src" else URL_ATTRIBUTES[name]
+            url = _checked_url(value, schemes, allow_relative=True)
+            if url is None:
+                del element.attrib[name]
+            else:
+                element.set(name, url)
+    if tag != "a":
+        return
+    rel = element.attrib.pop("rel", "")
+    if "href" in element.attrib:
+        kept = [value for value in rel.lower().split() if value in AUTHOR_REL_VALUES]
+        rel = policy.link_rel or " ".join(dict.fromkeys(kept))
+        if rel:
+            element.set("rel", rel)
+
+
+# --- tree editing (ElementTree keeps text in .text and .tail, hence these helpers) ----------
+
+_Content = list[str | Element]
+
+
+def _take_content(element: Element) -> _Content:
+    """Detach and return the element's text and children (each followed by its tail)."""
+    content: _Content = [element.text or ""]
+    for child in element:
+        content += [child, child.tail or ""]
+        child.tail = None
+    element.text = None
+    element[:] = []
+    return [item for item in content if item != ""]
+
+
+def _fill(element: Element, content: _Content) -> None:
+    """Append text and elements to an element, placing text in .text or the last child's .tail."""
+    for item in content:
+        if isinstance(item, str):
+            last = element[-1] if len(element) else None
+            if last is None:
+                element.text = (element.text or "") + item
+            else:
+                last.tail = (last.tail or "") + item
+        else:
+            element.append(item)
+
+
+def _unwrap(parent: Element, element: Element, *, keep_content: bool) -> None:
+    content = _take_content(element) if keep_content else []
+    content.append(element.tail or "")
+    before = _take_content(parent)
+    position = next(i for i, item in enumerate(before) if item is element)
+    _fill(parent, before[:position] + content + before[position + 1 :])
+
+
+def _with_line_breaks(content: _Content) -> _Content:
+    result: _Content = []
+    for item in content:
+        if isinstance(item, str):
+            lines = item.split("\n")
+            result.append(lines[0])
+            for line in lines[1:]:
+                result += [Element("br"), "\n" + line]
+        else:
+            result.append(item)
+    return result
+
+
+def _make_paragraphs(container: Element) -> None:
+    """WordPress's wpautop on a parsed tree: blank lines split paragraphs, blockquotes stand alone.
+
+    Structure is built as elements, never as markup strings, so text cannot turn into tags.
+    """
+    groups: list[_Content | Element] = []
+    current: _Content = []
+    for item in _take_content(container):
+        if isinstance(item, Element) and item.tag == "blockquote":
+            groups += [current, item]
+            current = []
+        elif isinstance(item, Element):
+            current.append(item)
+        else:
+            first, *rest = _PARAGRAPH_BREAK.split(item)
+            current.append(first)
+            for part in rest:
+                groups.append(current)
+                current = [part]
+    groups.append(current)
+    blocks: list[Element] = []
+    for group in groups:
+        if isinstance(group, Element):
+            blocks.append(group)
+            continue
+        if group and isinstance(group[0], str):
+            group[0] = group[0].lstrip()
+        if group and isinstance(group[-1], str):
+            group[-1] = group[-1].rstrip()
+        if any(isinstance(item, Element) or item for item in group):
+            paragraph = Element("p")
+            _fill(paragraph, _with_line_breaks(group))
+            blocks.append(paragraph)
+    for number, block in enumerate(blocks):
+        _fill(container, ["\n", block] if number else [block])
