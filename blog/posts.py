@@ -192,6 +192,52 @@ def month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass(frozen=True)
+class SidebarData:
+    recent: list[tuple[str, str]]  # (title, slug)
+    categories: list[tuple[str, str, int]]  # (name, path, published posts directly in it)
+
+
+def sidebar_data(recent: int = 5) -> SidebarData:
+    """What the sidebar shows on every page: recent posts and the categories that have posts."""
+    recent_rows = db.session.execute(
+        select(Post.title, Post.slug)
+        .where(is_published())
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .limit(recent)
+    ).all()
+    published_in = (
+        select(post_categories.c.category_id, func.count().label("n"))
+        .join(Post, Post.id == post_categories.c.post_id)
+        .where(is_published())
+        .group_by(post_categories.c.category_id)
+        .subquery()
+    )
+    rows: dict[int, tuple[str, str, int | None]] = {}
+    counted: dict[int, int] = {}
+    for cid, name, slug, parent_id, n in db.session.execute(
+        select(
+            Category.id, Category.name, Category.slug, Category.parent_id, published_in.c.n
+        ).outerjoin(published_in, published_in.c.category_id == Category.id)
+    ):
+        rows[cid] = (name, slug, parent_id)
+        if n:
+            counted[cid] = n
+
+    def path(cid: int) -> str:
+        chain: list[str] = []
+        current: int | None = cid
+        while current is not None and current in rows and len(chain) < 20:
+            chain.append(rows[current][1])
+            current = rows[current][2]
+        return "/".join(reversed(chain))
+
+    categories = sorted(
+        (rows[cid][0], path(cid), int(n)) for cid, n in counted.items() if cid in rows
+    )
+    return SidebarData([(title, slug) for title, slug in recent_rows], categories)
+
+
 def comments_label(count: int) -> str:
     """WordPress's wording: "No Comments", "1 Comment", "N Comments"."""
     if count == 0:

@@ -89,6 +89,7 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_global(posts.category_path, "category_path")
+    app.add_template_global(posts.sidebar_data, "sidebar_data")
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
