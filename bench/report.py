@@ -53,6 +53,7 @@ class SeedResult:
 class Report:
     options: dict[str, Any]
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    machine: dict[str, Any] = field(default_factory=lambda: machine())
     seeds: list[SeedResult] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
 
@@ -90,7 +91,7 @@ class Report:
         return {
             "started": self.started,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": machine(),
+            "machine": {**self.machine, "load_average_after": list(os.getloadavg())},
             "options": self.options,
             "seeds": [asdict(s) for s in self.seeds],
             "runs": runs,
