@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, make_response, request
+from flask import Flask, current_app, g, make_response, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -96,12 +99,98 @@ def version_time(version: str) -> datetime | None:
         return None
 
 
-def conditional(view: F) -> F:
-    """Give an anonymous GET page an ETag and Last-Modified, and answer 304 when they match.
+class MemoryPageStore:
+    """A small LRU of rendered pages inside one worker process."""
 
-    Signed-in users get ``private, no-cache`` and no validators. A page that carries a CSRF token
-    (the reply form) is private to that browser; other anonymous pages may sit in a shared cache
-    for a few seconds.
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._pages: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def set(self, key: str, page: str) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.max_entries:
+                self._pages.popitem(last=False)
+
+
+class RedisPageStore:
+    """Rendered pages shared by every worker through Redis; a Redis failure is a cache miss."""
+
+    def __init__(self, url: str, ttl_seconds: int = 3600) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self.ttl = ttl_seconds
+
+    def get(self, key: str) -> str | None:
+        try:
+            raw = self.client.get(f"blog:page:{key}")
+        except Exception:  # the cache is an optimisation: never fail a page because of it
+            return None
+        return raw.decode("utf-8") if isinstance(raw, bytes) else None
+
+    def set(self, key: str, page: str) -> None:
+        try:
+            self.client.setex(f"blog:page:{key}", self.ttl, page.encode("utf-8"))
+        except Exception:
+            return
+
+
+PageStore = MemoryPageStore | RedisPageStore
+
+
+def page_store() -> PageStore | None:
+    return current_app.extensions.get("blog_page_store")
+
+
+def _csrf_placeholder() -> str:
+    """Stands for the CSRF token in a cached page; the same in every worker of one site."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "csrf-placeholder-" + hashlib.sha256(b"page-cache" + secret).hexdigest()[:24]
+
+
+def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -> Response:
+    """The page as every anonymous reader sees it, from the cache or rendered once into it.
+
+    The reply form's CSRF token is personal: the page is rendered with a placeholder, stored,
+    and the placeholder replaced by this reader's token on the way out.
+    """
+    store = page_store()
+    placeholder = _csrf_placeholder()
+    page = store.get(key) if store is not None else None
+    if page is None:
+        g.csrf_token = placeholder
+        try:
+            response = make_response(view(*args, **kwargs))
+        finally:
+            g.pop("csrf_token", None)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            return response
+        page = response.get_data(as_text=True)
+        if store is not None:
+            store.set(key, page)
+    if placeholder in page:
+        page = page.replace(placeholder, generate_csrf())
+    return Response(page, mimetype="text/html")
+
+
+def conditional(view: F) -> F:
+    """Cache an anonymous GET page: ETag and Last-Modified, 304 when they match, and the
+    rendered page kept (per worker, or in Redis) until the content version changes.
+
+    Signed-in users get ``private, no-cache``, no validators and a fresh render. A reader with a
+    pending comment or saved details gets a page of their own (not from the shared cache). A page
+    that carries a CSRF token (the reply form) is private to that browser; other anonymous pages
+    may sit in a shared proxy cache for a few seconds.
     """
 
     @wraps(view)
@@ -120,10 +209,12 @@ def conditional(view: F) -> F:
         modified = version_time(version)
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
-        else:
+        elif personal.strip("|"):
             response = make_response(view(*args, **kwargs))
-            if response.status_code != 200:
-                return response
+        else:
+            response = _render_shared(view, args, kwargs, etag)
+        if response.status_code not in (200, 304):
+            return response
         response.set_etag(etag)
         if modified is not None:
             response.last_modified = modified
@@ -140,5 +231,14 @@ def conditional(view: F) -> F:
     return cast(F, wrapped)
 
 
-def init_app(_app: Flask) -> None:
+def init_app(app: Flask) -> None:
     install_content_version_tracking()
+    if not app.config.get("PAGE_CACHE", True):
+        return
+    redis_url = app.config.get("REDIS_URL")
+    store: PageStore
+    if redis_url:
+        store = RedisPageStore(redis_url)
+    else:
+        store = MemoryPageStore(int(app.config.get("PAGE_CACHE_ENTRIES", 512)))
+    app.extensions["blog_page_store"] = store

@@ -85,3 +85,76 @@ def test_errors_are_not_given_validators(client: FlaskClient) -> None:
     response = client.get("/blog/missing/")
     assert response.status_code == 404
     assert "ETag" not in response.headers
+
+
+# -- the rendered-page cache ---------------------------------------------------------------
+
+
+def _csrf_in(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_cached_post_page_gives_each_reader_their_own_form_token(
+    client: FlaskClient, count_queries: Callable[[], Any]
+) -> None:
+    post = factories.make_post()
+    factories.make_comments(post, 5)
+    url = f"/blog/{post.slug}/"
+    first = client.get(url).get_data(as_text=True)
+    other_reader = client.application.test_client()
+    with count_queries() as counter:
+        second = other_reader.get(url).get_data(as_text=True)
+    assert counter.count == 1  # the content version; the page itself came from the cache
+    assert _csrf_in(first) != _csrf_in(second)
+    assert "csrf-placeholder" not in first + second
+    assert second.replace(_csrf_in(second), "") == first.replace(_csrf_in(first), "")
+
+
+def test_a_new_comment_shows_at_once_without_conditional_headers(client: FlaskClient) -> None:
+    post = factories.make_post()
+    url = f"/blog/{post.slug}/"
+    assert "Fresh words" not in client.get(url).get_data(as_text=True)
+    factories.make_comment(post, body="Fresh words")
+    assert "Fresh words" in client.get(url).get_data(as_text=True)
+
+
+def test_a_reader_with_a_pending_comment_is_not_served_the_shared_page(
+    client: FlaskClient,
+) -> None:
+    from blog.commenter import COOKIE_NAME, CommenterCookie, dump_commenter_cookie
+
+    post = factories.make_post()
+    url = f"/blog/{post.slug}/"
+    client.get(url)  # fills the shared cache
+    mine = factories.make_comment(post, status=CommentStatus.PENDING, body="Only for me")
+    with client.application.test_request_context():
+        cookie = dump_commenter_cookie(CommenterCookie([mine.id]))
+    author = client.application.test_client()
+    author.set_cookie(COOKIE_NAME, cookie)
+    page = author.get(url)
+    assert "Only for me" in page.get_data(as_text=True)
+    assert "private" in page.headers["Cache-Control"]
+    assert "Only for me" not in client.get(url).get_data(as_text=True)
+
+
+def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]) -> None:
+    import os
+
+    import pytest
+    import redis
+
+    url = os.environ.get("BLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable")
+    from blog.caching import RedisPageStore
+
+    first, second = RedisPageStore(url), RedisPageStore(url)
+    first.set("shared-key-test", "<p>rendered once</p>")
+    assert second.get("shared-key-test") == "<p>rendered once</p>"
+    assert RedisPageStore("redis://127.0.0.1:1/0").get("anything") is None  # dead Redis: a miss
