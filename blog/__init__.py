@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         configure_engine_events(db.engine)
 
     from blog import auth, caching, cli, errors, templating
-    from blog.views import comments, public
+    from blog.views import comments, moderation, public
 
     templating.init_app(app)
     caching.init_app(app)
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)
+    app.register_blueprint(moderation.bp)
     cli.init_app(app)
     return app
 

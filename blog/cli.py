@@ -62,5 +62,57 @@ def recount_command() -> None:
     click.echo(f"{len(fixed)} post(s) repaired" if fixed else "all comment counts are exact")
 
 
+@blog_cli.command("settings")
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Change a setting (repeatable), e.g. --set comment_max_links=3.",
+)
+def settings_command(changes: tuple[str, ...]) -> None:
+    """Show every site and discussion setting, or change some with --set."""
+    from dataclasses import asdict
+
+    from blog.database import begin_write
+    from blog.settings import FIELD_TYPES, InvalidSetting, coerce, load_settings, save_settings
+
+    parsed: dict[str, str] = {}
+    for change in changes:
+        name, sep, value = change.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{change!r}: use NAME=VALUE.", param_hint="--set")
+        parsed[name.strip()] = value
+    try:
+        for name, value in parsed.items():
+            coerce(name, value)
+    except InvalidSetting as error:
+        known = ", ".join(FIELD_TYPES)
+        raise click.ClickException(f"{error} Settings are: {known}.") from None
+    if parsed:
+        begin_write()
+        save_settings(parsed)
+    for name, value in asdict(load_settings()).items():
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        if isinstance(shown, str) and "\n" in shown:
+            shown = " | ".join(shown.splitlines())
+        marker = "  (changed)" if name in parsed else ""
+        click.echo(f"{name} = {shown}{marker}")
+
+
+@blog_cli.command("purge")
+@click.option("--spam-days", default=15, show_default=True, type=click.IntRange(min=0))
+@click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
+def purge_command(spam_days: int, trash_days: int) -> None:
+    """Delete spam and trashed comments older than the given number of days, for good."""
+    from blog.purge import purge_comments
+
+    purged = purge_comments(spam_days, trash_days)
+    click.echo(
+        f"deleted {purged.spam} spam comment(s) older than {spam_days} days and "
+        f"{purged.trash} trashed comment(s) older than {trash_days} days"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(blog_cli)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import Request, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
 
 COOKIE_NAME = "blog_commenter"
 MAX_REMEMBERED = 50
@@ -45,6 +46,10 @@ REMEMBER_COOKIE = "blog_comment_author"
 REMEMBERED_FIELDS = ("name", "email", "url")
 
 
+def _remember_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="blog.remember")
+
+
 def remembered_commenter() -> dict[str, str]:
     """Name, email and website saved by "Save my name..." (opt-in), to prefill the reply form."""
     from flask import request
@@ -53,7 +58,7 @@ def remembered_commenter() -> dict[str, str]:
     if not raw:
         return {}
     try:
-        data = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="blog.remember").loads(raw)
+        data = _remember_serializer().loads(raw)
     except BadSignature:
         return {}
     if not isinstance(data, dict):
@@ -62,3 +67,38 @@ def remembered_commenter() -> dict[str, str]:
     if found:
         found["remember"] = "yes"
     return found
+
+
+OWN_COMMENTS_MAX_AGE = 30 * 24 * 3600  # long enough to see one's comment through moderation
+REMEMBER_MAX_AGE = 30_000_000  # WordPress's comment cookie lifetime (about 347 days)
+
+
+def _set(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
+def remember_own_comment(response: Response, comment_id: int) -> None:
+    """Add a comment to this browser's signed list, so its author sees it while it is held."""
+    from flask import request
+
+    cookie = read_commenter_cookie(request)
+    ids = [i for i in cookie.comment_ids if i != comment_id] + [comment_id]
+    _set(response, COOKIE_NAME, dump_commenter_cookie(CommenterCookie(ids)), OWN_COMMENTS_MAX_AGE)
+
+
+def save_commenter_details(response: Response, details: dict[str, str] | None) -> None:
+    """Keep name, email and website for next time ("Save my name..."), or forget them."""
+    from flask import request
+
+    kept = {k: v for k, v in (details or {}).items() if k in REMEMBERED_FIELDS and v}
+    if kept:
+        _set(response, REMEMBER_COOKIE, _remember_serializer().dumps(kept), REMEMBER_MAX_AGE)
+    elif REMEMBER_COOKIE in request.cookies:
+        response.delete_cookie(REMEMBER_COOKIE, httponly=True, samesite="Lax")

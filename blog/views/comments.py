@@ -1,12 +1,111 @@
-"""Posting replies (completed by the moderation issue)."""
+"""Posting replies (SPEC section 5) and the one-click unsubscribe link of reply notifications."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from dataclasses import dataclass, field
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+
+from blog import notifications, posts
+from blog.commenter import remember_own_comment, save_commenter_details
+from blog.comments import CommentForm, CommentRejected, Submitter, submit_comment
+from blog.errors import render_error
+from blog.extensions import csrf
+from blog.models import Post
+from blog.templating import site_settings
+from blog.views.access import signed_in_user
+from blog.views.public import render_post
 
 bp = Blueprint("comments", __name__)
 
+FIELDS = ("body", "name", "email", "url", "parent_id", "remember", "notify_replies")
+SESSION_EXPIRED = (
+    "Your session expired before your comment was sent, so it was not posted. Nothing is lost: "
+    "check it below and press Post Comment again."
+)
+
+
+@dataclass(frozen=True)
+class FormState:
+    """What the reply form shows after a rejection: the typed values, and the messages."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+def typed_values() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in FIELDS}
+
 
 @bp.route("/blog/<slug>/comments", methods=["POST"])
-def submit(slug: str) -> None:
-    abort(404)
+def submit(slug: str) -> Response | tuple[str | Response, int]:
+    post = posts.get_published_post(slug)
+    if post is None:
+        abort(404)
+    values = typed_values()
+    form = CommentForm(
+        body=values["body"],
+        name=values["name"],
+        email=values["email"],
+        url=values["url"],
+        parent_id=values["parent_id"],
+        website=request.form.get("website", ""),
+        notify_replies=bool(values["notify_replies"]),
+    )
+    user = signed_in_user()
+    submitter = Submitter(user, request.remote_addr or "", request.user_agent.string)
+    try:
+        comment = submit_comment(post, form, submitter, site_settings())
+    except CommentRejected as rejected:
+        return _rejected(post, FormState(values, rejected.fields, rejected.message), rejected)
+    target = url_for("public.post", slug=post.slug, _anchor=f"comment-{comment.id}")
+    response = redirect(target, 303)
+    remember_own_comment(response, comment.id)
+    if user is None:
+        save_commenter_details(response, values if values["remember"] else None)
+    return response
+
+
+def _rejected(
+    post: Post, state: FormState, rejected: CommentRejected
+) -> Response | tuple[str | Response, int]:
+    """Closed posts get the error page (it shows the typed text back); the rest the post page
+    with the form filled in as it was and a message beside each field."""
+    if rejected.status_code == 404:
+        abort(404)
+    if rejected.status_code == 403:
+        return render_error(403, rejected.message)
+    response = make_response(render_post(post, state), rejected.status_code)
+    if rejected.retry_after is not None:
+        response.headers["Retry-After"] = str(rejected.retry_after)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def session_expired(_error: CSRFError) -> Response | tuple[str | Response, int]:
+    """A missing or expired CSRF token: the post page again, the typed comment in the form."""
+    slug = (request.view_args or {}).get("slug")
+    post = posts.get_published_post(slug) if request.endpoint == "comments.submit" else None
+    if post is None:
+        return render_error(400, SESSION_EXPIRED)
+    state = FormState(typed_values(), message=SESSION_EXPIRED)
+    response = make_response(render_post(post, state), 400)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.route("/comments/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; mail clients POST it without a session
+def unsubscribe(token: str) -> str | tuple[str | Response, int]:
+    """GET asks for confirmation (mail scanners follow links); POST unsubscribes (RFC 8058)."""
+    if request.method == "GET":
+        email = notifications.read_unsubscribe_token(token)
+    else:
+        email = notifications.unsubscribe(token)
+    if email is None:
+        return render_error(404, "This unsubscribe link is not valid.")
+    return render_template("unsubscribe.html", email=email, done=request.method == "POST")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.caching import conditional
+from blog.models import Post
+from blog.moderation import max_thread_depth
 from blog.posts import PageNotFound, PostFilter
 from blog.templating import site_settings
 from blog.threads import build_thread, visible_comments
@@ -48,16 +52,26 @@ def post(slug: str) -> str | Response:
     found = posts.get_published_post(slug)
     if found is None:
         abort(404)
+    return render_post(found)
+
+
+def render_post(found: Post, comment_form: Any = None) -> str:
+    """The post page. ``comment_form`` (values, errors, message) brings a rejected reply back."""
     settings = site_settings()
     comments = visible_comments(found, own_comment_ids())
-    depth = settings.thread_comments_depth if settings.thread_comments else 1
+    depth = max_thread_depth(settings)
+    wanted = (comment_form.values.get("parent_id") if comment_form else None) or request.args.get(
+        "replytocom", ""
+    )
     return render_template(
         "post.html",
         post=found,
         breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
-        thread=build_thread(comments, max_depth=max(1, depth)),
+        thread=build_thread(comments, max_depth=depth),
         comments_label=posts.comments_label(found.comment_count),
         thread_depth=depth,
+        comment_form=comment_form,
+        replying_to=next((c for c in comments if str(c.id) == wanted), None),
     )
 
 

@@ -1,0 +1,373 @@
+"""Leaving a reply (SPEC section 5): validation, limits, the decision, storing, notifying.
+
+Views and the API call :func:`submit_comment`; it raises :class:`CommentRejected` with the
+HTTP status, a message for people and one per field, and commits when the comment is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Integer, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
+
+from blog.counts import apply_count_delta, count_delta
+from blog.database import begin_write
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
+from blog.moderation import (
+    REPLYABLE,
+    Candidate,
+    History,
+    ModerationError,
+    ParentFacts,
+    decide,
+    max_thread_depth,
+    moderation_scope,
+    set_status,
+)
+from blog.permissions import Action, can
+from blog.posts import is_visible
+from blog.sanitize import safe_http_url, sanitize_comment
+from blog.settings import Settings, load_settings
+
+# WordPress's limits (wp_get_comment_fields_max_lengths).
+NAME_MAX = 245
+EMAIL_MAX = 100
+URL_MAX = 200
+BODY_MAX_BYTES = 65_525
+MAX_ID = 2**31 - 1
+
+# Control characters other than tab and newline, and lone surrogates: never part of what a
+# person typed, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")
+
+
+class CommentRejected(Exception):
+    """The comment was not stored. ``fields`` maps a form field to its message."""
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int,
+        fields: Mapping[str, str] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.fields = dict(fields or {})
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CommentForm:
+    """What the reader sent, as text. ``website`` is the honeypot field."""
+
+    body: str = ""
+    name: str = ""
+    email: str = ""
+    url: str = ""
+    parent_id: str = ""
+    website: str = ""
+    notify_replies: bool = False
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who sent it: the signed-in user if any, and where from."""
+
+    user: User | None = None
+    ip_address: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class CleanFields:
+    name: str
+    email: str
+    url: str
+    body: str
+    body_html: str
+    parent_id: int | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> CleanFields:
+    """Normalize the fields and check them against WordPress's limits and formats.
+
+    A signed-in user's name and email come from the account. Name and email are required when
+    the require-name-email setting is on (the default). Never raises.
+    """
+    errors: dict[str, str] = {}
+    if user is not None:
+        name, email = user.display_name, user.email
+    else:
+        name = _SPACES.sub(" ", _CONTROL.sub("", form.name)).strip()
+        email = _CONTROL.sub("", form.email).strip()
+    if len(name) > NAME_MAX:
+        errors["name"] = f"Your name can be at most {NAME_MAX} characters long."
+    elif not name and settings.require_name_email and user is None:
+        errors["name"] = "Please enter your name."
+    email, email_error = _clean_email(email, settings.require_name_email and user is None)
+    if email_error:
+        errors["email"] = email_error
+    url, url_error = _clean_url(form.url)
+    if url_error:
+        errors["url"] = url_error
+    body = _CONTROL.sub("", form.body.replace("\r\n", "\n").replace("\r", "\n"))
+    size = len(body.encode("utf-8", "surrogatepass"))
+    body_html = ""
+    if size > BODY_MAX_BYTES:
+        errors["body"] = f"Your comment is too long: {size:,} bytes, the limit is 65,525."
+    else:
+        body_html = sanitize_comment(body) if body.strip() else ""
+        if not body_html:
+            errors["body"] = "Please type your comment."
+    parent_id, parent_error = _parse_id(form.parent_id)
+    if parent_error:
+        errors["parent_id"] = parent_error
+    return CleanFields(name, email, url, body, body_html, parent_id, errors)
+
+
+def _clean_email(email: str, required: bool) -> tuple[str, str | None]:
+    if not email:
+        return "", "Please enter your email address." if required else None
+    if len(email) > EMAIL_MAX:
+        return email, f"Your email address can be at most {EMAIL_MAX} characters long."
+    try:
+        checked = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return email, "Please enter a valid email address, like name@example.com."
+    if len(checked) > EMAIL_MAX:
+        return email, f"Your email address can be at most {EMAIL_MAX} characters long."
+    return checked, None
+
+
+def _clean_url(raw: str) -> tuple[str, str | None]:
+    typed = _CONTROL.sub("", raw).strip()
+    if not typed:
+        return "", None
+    if len(typed) > URL_MAX:
+        return typed, f"Your website address can be at most {URL_MAX} characters long."
+    url = safe_http_url(typed)
+    if url is None or len(url) > URL_MAX:
+        return typed, "Your website must be an http:// or https:// address."
+    return url, None
+
+
+def _parse_id(raw: str) -> tuple[int | None, str | None]:
+    text = raw.strip()
+    if not text:
+        return None, None
+    if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID:
+        return int(text), None
+    return None, "The comment you are replying to is not available. Your reply was not posted."
+
+
+def submit_comment(
+    post: Post,
+    form: CommentForm,
+    submitter: Submitter,
+    settings: Settings | None = None,
+) -> Comment:
+    """Decide on a new comment (:func:`blog.moderation.decide`), store it and commit.
+
+    The post's row is locked for the transaction, so the duplicate check and the count are
+    exact under concurrent submissions. Notifications go out after the commit and can never
+    make this fail. Raises CommentRejected; nothing is stored then.
+    """
+    settings = settings or load_settings()
+    user = submitter.user
+    fields = clean_fields(form, user, settings)
+    by_moderator = user is not None and can(user, Action.MODERATE, post)
+    now = utcnow()
+    history, parent = History(), None
+    if not fields.errors:
+        begin_write()
+        locked = db.session.scalars(
+            select(Post)
+            .where(Post.id == post.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if locked is None or not is_visible(locked, now):
+            db.session.rollback()
+            raise CommentRejected("This post does not take comments.", 404)
+        post = locked
+        if fields.parent_id is not None:
+            parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
+        history = _history(post.id, fields, submitter.ip_address)
+    candidate = Candidate(
+        name=fields.name,
+        email=fields.email,
+        url=fields.url,
+        body=fields.body,
+        body_html=fields.body_html,
+        submitted_at=now,
+        ip_address=submitter.ip_address,
+        user_agent=submitter.user_agent,
+        honeypot=form.website,
+        errors=fields.errors,
+        parent_requested=fields.parent_id is not None or "parent_id" in fields.errors,
+        parent=parent,
+        by_moderator=by_moderator,
+    )
+    decision = decide(candidate, post, settings, history)
+    if decision.status is None:
+        db.session.rollback()
+        raise CommentRejected(
+            decision.reason, decision.http_status, decision.fields, decision.retry_after
+        )
+    comment = Comment(
+        post_id=post.id,
+        parent_id=fields.parent_id,
+        author_name=fields.name,
+        author_email=fields.email,
+        author_url=fields.url,
+        user_id=user.id if user is not None else None,
+        body_source=fields.body,
+        body_html=fields.body_html,
+        status=decision.status,
+        held_reason=decision.reason,
+        ip_address=_CONTROL.sub("", submitter.ip_address)[:45],
+        user_agent=_CONTROL.sub("", submitter.user_agent)[:255],
+        notify_replies=form.notify_replies and bool(fields.email),
+        created_at=now,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    db.session.add(
+        ModerationEvent(
+            comment_id=comment.id,
+            from_status=None,
+            to_status=decision.status,
+            reason=decision.reason,
+            at=now,
+        )
+    )
+    apply_count_delta(post.id, count_delta(None, decision.status))
+    db.session.flush()
+    db.session.commit()
+    from blog import notifications
+
+    notifications.comment_submitted(comment.id)
+    return comment
+
+
+def _parent_facts(parent_id: int, max_depth: int) -> ParentFacts | None:
+    """The parent's post, status and depth, in one query (a recursive walk up its thread)."""
+    one = literal_column("1", Integer)
+    chain = (
+        select(Comment.id, Comment.parent_id, one.label("depth"))
+        .where(Comment.id == parent_id)
+        .cte("chain", recursive=True)
+    )
+    above = aliased(Comment)
+    chain = chain.union_all(
+        select(above.id, above.parent_id, chain.c.depth + one).where(
+            above.id == chain.c.parent_id, chain.c.depth <= max_depth
+        )
+    )
+    depth = select(chain.c.depth).order_by(chain.c.depth.desc()).limit(1).scalar_subquery()
+    row = db.session.execute(
+        select(Comment.post_id, Comment.status, depth).where(Comment.id == parent_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ParentFacts(post_id=row[0], status=row[1], depth=int(row[2] or 1))
+
+
+def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
+    """Duplicate, last comment time and previous approval, in one query."""
+    same_author = [Comment.author_name == fields.name]
+    if fields.email:
+        same_author.append(Comment.author_email == fields.email)
+    duplicate = (
+        select(Comment.id)
+        .where(
+            Comment.post_id == post_id,
+            Comment.status != CommentStatus.TRASH,
+            or_(*same_author),
+            Comment.body_source == fields.body,
+        )
+        .exists()
+    )
+    senders = [Comment.ip_address == ip_address] if ip_address else []
+    if fields.email:
+        senders.append(Comment.author_email == fields.email)
+    last = select(func.max(Comment.created_at)).where(or_(*senders)).scalar_subquery()
+    approved = (
+        select(Comment.id)
+        .where(Comment.author_email == fields.email, Comment.status == CommentStatus.APPROVED)
+        .exists()
+    )
+    row = db.session.execute(select(duplicate, last, approved)).one()
+    return History(
+        duplicate=bool(row[0]),
+        last_comment_at=row[1] if senders else None,
+        has_approved=bool(row[2]) and bool(fields.email),
+    )
+
+
+def reply_as_moderator(parent_id: int, body: str, submitter: Submitter) -> Comment:
+    """A moderator's reply from the queue, WordPress's "Approve and Reply".
+
+    A pending comment is approved first; a comment in spam or trash must be restored before
+    (ModerationError). The reply itself goes through :func:`submit_comment`.
+    """
+    user = submitter.user
+    form = CommentForm(body=body, parent_id=str(parent_id))
+    errors = clean_fields(form, user, Settings()).errors
+    if errors:  # checked before the parent is approved, so that a bad reply changes nothing
+        raise CommentRejected("Please type your reply.", 400, errors)
+    parent = db.session.scalars(
+        select(Comment)
+        .join(Post, Post.id == Comment.post_id)
+        .where(Comment.id == parent_id, moderation_scope(user))
+    ).one_or_none()
+    if parent is None or user is None:
+        raise ModerationError("No such comment.", 404)
+    if parent.status not in REPLYABLE:
+        raise ModerationError("Restore this comment before replying to it.")
+    if parent.status == CommentStatus.PENDING:
+        set_status(parent_id, CommentStatus.APPROVED, user, "approved on reply")
+    post = db.session.get(Post, parent.post_id)
+    if post is None:
+        raise ModerationError("No such comment.", 404)
+    return submit_comment(post, form, submitter)
+
+
+def edit_comment(comment_id: int, form: CommentForm, actor: User) -> Comment:
+    """A moderator's correction of a comment's author fields and text; re-sanitized, committed.
+
+    Name and email may be left empty; the limits and formats still apply. Raises
+    CommentRejected (400 with the fields, 404 when gone or out of the actor's reach).
+    """
+    fields = clean_fields(form, None, Settings(require_name_email=False))
+    errors = {k: v for k, v in fields.errors.items() if k != "parent_id"}
+    if errors:
+        raise CommentRejected("Please correct the fields marked below.", 400, errors)
+    begin_write()
+    comment = db.session.scalars(
+        select(Comment)
+        .join(Post, Post.id == Comment.post_id)
+        .where(Comment.id == comment_id, moderation_scope(actor))
+        .with_for_update(key_share=True, of=Comment)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if comment is None:
+        db.session.rollback()
+        raise CommentRejected("No such comment.", 404)
+    comment.author_name = fields.name
+    comment.author_email = fields.email
+    comment.author_url = fields.url
+    comment.body_source = fields.body
+    comment.body_html = fields.body_html
+    db.session.flush()
+    db.session.commit()
+    return comment

@@ -1,0 +1,219 @@
+"""The moderation queue (SPEC section 6): list, row and bulk actions, reply and edit.
+
+Every form posts to its action's URL with the queue's current filters in the query string, so
+the reader lands back on the same view of the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from blog.comments import (
+    MAX_ID,
+    CommentForm,
+    CommentRejected,
+    Submitter,
+    edit_comment,
+    reply_as_moderator,
+)
+from blog.errors import render_error
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, User
+from blog.moderation import (
+    REPLYABLE,
+    ModerationAction,
+    ModerationError,
+    actions_for,
+    moderate_comment,
+    moderate_comments,
+)
+from blog.moderation_queue import QUEUE_STATUSES, QueueFilter, moderation_queue
+from blog.permissions import Action
+from blog.posts import PageNotFound, parse_page
+from blog.views.access import authorize, require, signed_in_user
+
+bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
+
+ACTION_LABELS = {
+    ModerationAction.APPROVE: ("Approve", "approved"),
+    ModerationAction.UNAPPROVE: ("Unapprove", "unapproved"),
+    ModerationAction.SPAM: ("Spam", "marked as spam"),
+    ModerationAction.NOT_SPAM: ("Not Spam", "restored from spam"),
+    ModerationAction.TRASH: ("Trash", "moved to the trash"),
+    ModerationAction.RESTORE: ("Restore", "restored from the trash"),
+    ModerationAction.DELETE: ("Delete Permanently", "deleted permanently"),
+}
+ACTIONS = ",".join(a.value for a in ModerationAction)
+FILTER_ARGS = ("status", "post", "q", "page")
+EDIT_FIELDS = ("name", "email", "url", "body")
+
+
+@dataclass(frozen=True)
+class Editor:
+    """The edit or reply panel above the queue, for one comment."""
+
+    mode: str  # "edit" or "reply"
+    comment: Comment
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+def kept_filters() -> dict[str, str]:
+    """The queue's filters from this request, to carry through forms and redirects."""
+    return {k: v for k in FILTER_ARGS if (v := request.args.get(k, ""))}
+
+
+def _back() -> Response:
+    return redirect(url_for("moderation.queue", **kept_filters()), 303)
+
+
+def _filter() -> QueueFilter:
+    try:
+        status = CommentStatus(request.args.get("status") or CommentStatus.PENDING)
+    except ValueError:
+        abort(400, "Unknown status: choose pending, approved, spam or trash.")
+    post_id = _parse_id(request.args.get("post", ""), "post")
+    q = " ".join(request.args.get("q", "").replace("\x00", "").split())[:200]
+    try:
+        page = parse_page(request.args.get("page"))
+    except PageNotFound:
+        abort(404)
+    return QueueFilter(status=status, post_id=post_id, q=q, page=page)
+
+
+def _parse_id(raw: str, what: str) -> int | None:
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    abort(400, f"The {what} must be given by its number.")
+
+
+def _moderator() -> User:
+    user = signed_in_user()
+    assert user is not None  # every view here is behind require()
+    return user
+
+
+def _comment(comment_id: int) -> Comment:
+    """The comment, if it exists (404) and the signed-in user may moderate it (403)."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        abort(404)
+    authorize(Action.MODERATE, comment)
+    return comment
+
+
+def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple[str, int]:
+    where = _filter()
+    try:
+        queue = moderation_queue(signed_in_user(), where)
+    except PageNotFound:
+        if where.page == 1:
+            abort(404)
+        # The page emptied (its comments were moderated away): show the first one instead.
+        first = {k: v for k, v in kept_filters().items() if k != "page"}
+        return redirect(url_for("moderation.queue", **first), 303)
+    if editor is None:
+        for mode in ("edit", "reply"):
+            wanted = _parse_id(request.args.get(mode, ""), "comment")
+            if wanted is not None:
+                comment = _comment(wanted)
+                values = {"body": ""} if mode == "reply" else _current_values(comment)
+                editor = Editor(mode, comment, values)
+                break
+    page = render_template(
+        "admin/comment_queue.html",
+        queue=queue,
+        editor=editor,
+        statuses=QUEUE_STATUSES,
+        actions_for=actions_for,
+        replyable=REPLYABLE,
+        labels=ACTION_LABELS,
+        keep=kept_filters(),
+    )
+    return page, status
+
+
+def _current_values(comment: Comment) -> dict[str, str]:
+    return {
+        "name": comment.author_name,
+        "email": comment.author_email,
+        "url": comment.author_url,
+        "body": comment.body_source,
+    }
+
+
+@bp.route("/")
+@require(Action.MODERATE)
+def queue() -> Response | tuple[str, int]:
+    return _render()
+
+
+@bp.route(f"/<int(max={MAX_ID}):comment_id>/<any({ACTIONS}):action>", methods=["POST"])
+@require(Action.MODERATE)
+def act(comment_id: int, action: str) -> Response | tuple[str | Response, int]:
+    _comment(comment_id)
+    chosen = ModerationAction(action)
+    try:
+        moderate_comment(comment_id, chosen, signed_in_user())
+    except ModerationError as error:
+        return render_error(error.status_code, error.message)
+    flash(f"Comment {ACTION_LABELS[chosen][1]}.", "success")
+    return _back()
+
+
+@bp.route("/bulk", methods=["POST"])
+@require(Action.MODERATE)
+def bulk() -> Response | tuple[str | Response, int]:
+    try:
+        chosen = ModerationAction(request.form.get("action", ""))
+    except ValueError:
+        return render_error(400, "Choose a bulk action.")
+    raw_ids = request.form.getlist("ids")
+    ids = [_parse_id(raw, "comment") for raw in raw_ids]
+    if not raw_ids:
+        return render_error(400, "Select at least one comment.")
+    result = moderate_comments([i for i in ids if i is not None], chosen, signed_in_user())
+    done = f"{result.done} comment{'s' if result.done != 1 else ''} {ACTION_LABELS[chosen][1]}"
+    skipped = f"; {result.skipped} left as they were" if result.skipped else ""
+    flash(done + skipped + ".", "success")
+    return _back()
+
+
+@bp.route(f"/<int(max={MAX_ID}):comment_id>/edit", methods=["POST"])
+@require(Action.MODERATE)
+def edit(comment_id: int) -> Response | tuple[str | Response, int]:
+    comment = _comment(comment_id)
+    values = {name: request.form.get(name, "") for name in EDIT_FIELDS}
+    form = CommentForm(**values)
+    try:
+        edit_comment(comment_id, form, _moderator())
+    except CommentRejected as rejected:
+        if rejected.status_code == 404:
+            abort(404)
+        editor = Editor("edit", comment, values, rejected.fields, rejected.message)
+        return _render(editor, rejected.status_code)
+    flash("Comment updated.", "success")
+    return _back()
+
+
+@bp.route(f"/<int(max={MAX_ID}):comment_id>/reply", methods=["POST"])
+@require(Action.MODERATE)
+def reply(comment_id: int) -> Response | tuple[str | Response, int]:
+    parent = _comment(comment_id)
+    body = request.form.get("body", "")
+    submitter = Submitter(_moderator(), request.remote_addr or "", request.user_agent.string)
+    try:
+        reply_as_moderator(comment_id, body, submitter)
+    except ModerationError as error:
+        return render_error(error.status_code, error.message)
+    except CommentRejected as rejected:
+        editor = Editor("reply", parent, {"body": body}, rejected.fields, rejected.message)
+        return _render(editor, rejected.status_code)
+    flash("Reply posted.", "success")
+    return _back()
