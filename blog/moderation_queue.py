@@ -68,7 +68,7 @@ def moderation_queue(
         db.session.scalars(
             select(Comment)
             .join(Post, Post.id == Comment.post_id)
-            .options(contains_eager(Comment.post))
+            .options(contains_eager(Comment.post).load_only(Post.title, Post.slug))
             .where(*listed)
             .order_by(Comment.created_at.desc(), Comment.id.desc())
             .limit(per_page)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from html import unescape
 from typing import Any
 
 from flask import Flask
@@ -44,7 +45,7 @@ def page_text(response: TestResponse) -> str:
     """Visible text with tags removed and whitespace collapsed (sidebar left out)."""
     html = response.get_data(as_text=True)
     html = re.sub(r'<aside class="sidebar".*?</aside>', " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def comments_title(response: TestResponse) -> str:
