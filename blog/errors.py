@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from blog.extensions import db
+from blog.extensions import db, login_manager
+from blog.settings import Settings
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
@@ -25,13 +26,26 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def typed_comment() -> str:
+    """The comment text a failed POST carried, to show it back so that it is never lost."""
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return ""
+    try:
+        return request.form.get("body", "")[:70_000]
+    except Exception:  # a body that cannot be parsed has nothing to give back
+        return ""
+
+
 def render_error(code: int, message: str | None = None) -> tuple[str | Response, int]:
     title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
     text = message or default
     if wants_json():
         body = {"error": {"code": title.lower().replace(" ", "_"), "message": text, "fields": {}}}
         return jsonify(body), code
-    return render_template("error.html", code=code, title=title, message=text), code
+    page = render_template(
+        "error.html", code=code, title=title, message=text, typed_comment=typed_comment()
+    )
+    return page, code
 
 
 def _http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPException:
@@ -49,10 +63,19 @@ def _http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPExcept
     return response, code
 
 
-def _database_error(_error: OperationalError) -> tuple[str | Response, int]:
+def _database_error(_error: OperationalError) -> Response:
+    """The database is locked or gone: a 503 that asks the reader to retry, never a 500."""
     db.session.rollback()
-    response, code = render_error(503)
-    return response, code
+    # The page must render without the database: default settings, no user, no sidebar.
+    g.blog_settings = Settings()
+    g.blog_content_version = ""
+    g._login_user = login_manager.anonymous_user()
+    g.blog_database_down = True
+    body, code = render_error(503)
+    response = body if isinstance(body, Response) else Response(body, mimetype="text/html")
+    response.status_code = code
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _unexpected(_error: InternalServerError) -> tuple[str | Response, int]:

@@ -1,0 +1,75 @@
+"""Failure is a clear page, never a 500: a locked database, huge bodies, wrong methods."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from blog import create_app
+from blog.extensions import db
+from tests import factories
+
+
+@pytest.fixture
+def locked_app(tmp_path: Path) -> Iterator[tuple[Flask, str, sqlite3.Connection]]:
+    """An app on SQLite with one post, whose database another process then locks."""
+    path = tmp_path / "locked.sqlite3"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "x",
+            "SQLITE_BUSY_TIMEOUT_MS": 50,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
+    with app.app_context():
+        db.create_all()
+        slug = factories.make_post(title="Locked out").slug
+        db.session.remove()
+        db.engine.dispose()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("PRAGMA journal_mode=DELETE")  # out of WAL, so that readers can be blocked
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield app, slug, blocker
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_locked_database_gives_a_503_page(locked_app: tuple[Flask, str, object]) -> None:
+    app, _slug, _blocker = locked_app
+    response = app.test_client().get("/")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+
+
+def test_typed_comment_is_shown_back_on_a_database_failure(
+    locked_app: tuple[Flask, str, object],
+) -> None:
+    app, slug, _blocker = locked_app
+    response = app.test_client().post(
+        f"/blog/{slug}/comments",
+        data={"name": "Ann", "email": "ann@example.com", "body": "My <precious> words"},
+    )
+    assert response.status_code == 503
+    assert "My &lt;precious&gt; words" in response.get_data(as_text=True)
+
+
+def test_body_over_the_limit_is_a_friendly_413(app: Flask) -> None:
+    post = factories.make_post()
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = app.test_client().post(
+        f"/blog/{post.slug}/comments", data={"body": "x" * 5000, "name": "A", "email": "a@b.co"}
+    )
+    assert response.status_code == 413
+    assert "larger than this site accepts" in response.get_data(as_text=True)
