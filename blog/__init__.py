@@ -56,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(moderation.bp)
+    from blog.views import admin
+
+    app.register_blueprint(admin.bp)
     cli.init_app(app)
     return app
 

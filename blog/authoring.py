@@ -1,15 +1,23 @@
-"""Writing posts: slugs, categories, tags, creating and saving posts."""
+"""Writing posts: slugs, categories, tags; creating, updating, publishing and deleting posts.
+
+The form's functions take the acting user and check the role matrix (blog.permissions) before
+they write, so the HTML views, the API and the CLI share one rule.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
+from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Category, Post, PostStatus, Tag, User, utcnow
+from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
 from blog.sanitize import html_to_text, render_markdown
 
 DEFAULT_CATEGORY_SLUG = "uncategorized"
@@ -123,3 +131,243 @@ def create_post(
     else:
         db.session.flush()
     return post
+
+
+# --- The post form's domain side: writing, updating, publishing, deleting -----------------------
+
+MAX_TITLE = 300
+MAX_BODY = 500_000
+MAX_EXCERPT = 5_000
+MAX_TAGS = 50
+MAX_TAG_NAME = 100
+MAX_CATEGORY_NAME = 200
+
+
+class PostRejected(ValueError):
+    """The post was not saved; ``fields`` maps form fields to messages for people."""
+
+    def __init__(self, fields: dict[str, str], message: str = "") -> None:
+        self.fields = fields
+        self.message = message or "The post was not saved: please correct the marked fields."
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class PostChanges:
+    """What the post form (or the API) asks for. ``author_id`` None keeps the current author
+    (the writer, for a new post); ``slug`` empty means "from the title"."""
+
+    title: str
+    body: str
+    excerpt: str = ""
+    slug: str = ""
+    category_ids: tuple[int, ...] = ()
+    primary_category_id: int | None = None
+    new_category: str = ""
+    tags: tuple[str, ...] = ()
+    status: PostStatus = PostStatus.DRAFT
+    published_at: datetime | None = None
+    comments_open: bool = True
+    author_id: int | None = None
+
+
+def clean_text(text: str, keep_newlines: bool = False) -> str:
+    """Text without NUL and other control characters (PostgreSQL refuses NUL in text)."""
+    allowed = "\t\n\r" if keep_newlines else "\t"
+    return "".join(ch for ch in text if ch in allowed or ord(ch) >= 32)
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Comma-separated tag names, trimmed, blanks and repeats (ignoring case) dropped."""
+    seen: set[str] = set()
+    names: list[str] = []
+    for raw in clean_text(text).split(","):
+        name = " ".join(raw.split())
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            names.append(name)
+    return tuple(names)
+
+
+def preview_html(body: str) -> str:
+    """The body as readers will see it: Markdown rendered, then sanitized for authors."""
+    return render_markdown(clean_text(body, keep_newlines=True))
+
+
+def write_post(actor: User, changes: PostChanges) -> Post:
+    """Create a post from the form as ``actor``. Raises NotAllowed or PostRejected."""
+    ensure(actor, Action.CREATE_POST)
+    return _save(actor, None, changes)
+
+
+def update_post(actor: User, post: Post, changes: PostChanges) -> Post:
+    """Save the form over an existing post. Raises NotAllowed or PostRejected."""
+    ensure(actor, Action.EDIT_POST, post)
+    return _save(actor, post.id, changes)
+
+
+def publish_post(actor: User, post: Post) -> Post:
+    """Publish now (or at its scheduled date, when that is still ahead)."""
+    ensure(actor, Action.PUBLISH_POST, post)
+    post_id = post.id
+    begin_write()
+    found = _require_post(post_id)
+    found.status = PostStatus.PUBLISHED
+    if found.published_at is None:
+        found.published_at = utcnow()
+    db.session.commit()
+    return found
+
+
+def unpublish_post(actor: User, post: Post) -> Post:
+    """Back to draft: readers no longer see it."""
+    ensure(actor, Action.PUBLISH_POST, post)
+    post_id = post.id
+    begin_write()
+    found = _require_post(post_id)
+    found.status = PostStatus.DRAFT
+    db.session.commit()
+    return found
+
+
+def delete_post(actor: User, post: Post) -> None:
+    """Delete a post for good, with its comments (the database cascades)."""
+    ensure(actor, Action.DELETE_POST, post)
+    post_id = post.id
+    begin_write()
+    db.session.execute(delete(Post).where(Post.id == post_id))
+    db.session.commit()
+
+
+def _require_post(post_id: int) -> Post:
+    found = db.session.get(Post, post_id)
+    if found is None:
+        db.session.rollback()
+        raise PostRejected({}, "That post no longer exists.")
+    return found
+
+
+def _validate_text(changes: PostChanges, errors: dict[str, str]) -> tuple[str, str, str]:
+    title = " ".join(clean_text(changes.title).split())
+    body = clean_text(changes.body, keep_newlines=True)
+    excerpt = clean_text(changes.excerpt, keep_newlines=True).strip()
+    if not title:
+        errors["title"] = "Please give the post a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Titles have at most {MAX_TITLE} characters."
+    if len(body) > MAX_BODY:
+        errors["body"] = f"The text has {len(body):,} characters; the limit is {MAX_BODY:,}."
+    if len(excerpt) > MAX_EXCERPT:
+        errors["excerpt"] = f"Excerpts have at most {MAX_EXCERPT:,} characters."
+    if len(changes.tags) > MAX_TAGS:
+        errors["tags"] = f"A post has at most {MAX_TAGS} tags."
+    elif any(len(clean_text(t)) > MAX_TAG_NAME for t in changes.tags):
+        errors["tags"] = f"Tag names have at most {MAX_TAG_NAME} characters."
+    if len(clean_text(changes.new_category).strip()) > MAX_CATEGORY_NAME:
+        errors["new_category"] = f"Category names have at most {MAX_CATEGORY_NAME} characters."
+    return title, body, excerpt
+
+
+def _choose_categories(
+    actor: User, changes: PostChanges, errors: dict[str, str]
+) -> tuple[list[Category], Category | None]:
+    wanted = set(changes.category_ids)
+    if changes.primary_category_id is not None:
+        wanted.add(changes.primary_category_id)
+    found = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(wanted)))}
+    if wanted - found.keys():
+        errors["categories"] = "One of the chosen categories no longer exists."
+    chosen = [found[i] for i in changes.category_ids if i in found]
+    primary = found.get(changes.primary_category_id) if changes.primary_category_id else None
+    if primary is not None and primary not in chosen:
+        chosen.insert(0, primary)
+    name = " ".join(clean_text(changes.new_category).split())
+    if name and not errors:
+        if not can(actor, Action.MANAGE_CATEGORIES):
+            errors["new_category"] = "Only editors and admins may add categories."
+        else:
+            created = get_or_create_category(name)
+            if created not in chosen:
+                chosen.append(created)
+            primary = primary or created
+    return chosen, primary
+
+
+def _resolve_author(actor: User, post: Post | None, changes: PostChanges) -> int:
+    current = post.author_id if post is not None else actor.id
+    if changes.author_id is None or changes.author_id == current:
+        return current
+    if scope(actor, Action.EDIT_POST) != ALL:
+        raise NotAllowed(Action.EDIT_POST, "You may not give a post to another author.")
+    return changes.author_id
+
+
+def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
+    errors: dict[str, str] = {}
+    title, body, excerpt = _validate_text(changes, errors)
+    body_html = render_markdown(body) if "body" not in errors else ""
+    begin_write()
+    try:
+        post = _require_post(post_id) if post_id is not None else None
+        author_id = _resolve_author(actor, post, changes)
+        author = db.session.get(User, author_id)
+        if author is None or not author.active:
+            errors["author"] = "Choose an active author."
+        was_public = post is not None and post.status == PostStatus.PUBLISHED
+        if changes.status == PostStatus.PUBLISHED or was_public:
+            target = post or Post(author_id=author_id)
+            ensure(actor, Action.PUBLISH_POST, target)
+            if post is not None and author_id != post.author_id:
+                ensure(actor, Action.PUBLISH_POST, Post(author_id=author_id))
+        slug = _choose_slug(title, changes.slug, post_id, errors)
+        chosen, primary = _choose_categories(actor, changes, errors)
+        if errors:
+            raise PostRejected(errors)
+        chosen = chosen or [default_category()]
+        published_at = changes.published_at
+        if (
+            post is not None
+            and published_at is not None
+            and post.published_at is not None
+            and post.published_at.replace(second=0, microsecond=0) == published_at
+        ):
+            published_at = post.published_at  # the form shows minutes; keep the seconds
+        if changes.status == PostStatus.PUBLISHED and published_at is None:
+            published_at = (post.published_at if was_public and post else None) or utcnow()
+        if post is None:
+            post = Post(author_id=author_id)
+            db.session.add(post)
+        post.title = title
+        post.slug = slug
+        post.body_source = body
+        post.body_html = body_html
+        post.excerpt = excerpt or html_to_text(body_html, limit=300)
+        post.author_id = author_id
+        post.categories = chosen
+        post.primary_category = primary if primary in chosen else chosen[0]
+        post.tags = get_or_create_tags(changes.tags)
+        post.status = changes.status
+        post.published_at = published_at
+        post.comments_open = changes.comments_open
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise PostRejected({"slug": "Another post was saved with this slug just now."}) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return post
+
+
+def _choose_slug(title: str, typed: str, post_id: int | None, errors: dict[str, str]) -> str:
+    typed = clean_text(typed).strip()
+    if not typed:
+        return unique_slug(Post, title or "untitled", exclude_id=post_id)
+    slug = make_slug(typed)
+    taken = select(Post.title).where(Post.slug == slug)
+    if post_id is not None:
+        taken = taken.where(Post.id != post_id)
+    other = db.session.scalar(taken)
+    if other is not None:
+        errors["slug"] = f"The address “{slug}” is used by the post “{other}”. Choose another."
+    return slug

@@ -59,6 +59,21 @@ def can(user: User | None, action: Action, obj: Post | Comment | None = None) ->
     return author_id == user.id
 
 
+class NotAllowed(PermissionError):
+    """The user may not do this; views answer 403."""
+
+    def __init__(self, action: Action, message: str = "") -> None:
+        super().__init__(message or f"Not allowed: {action.value}.")
+        self.action = action
+        self.message = message or "You do not have permission to do that."
+
+
+def ensure(user: User | None, action: Action, obj: Post | Comment | None = None) -> None:
+    """Raise NotAllowed unless :func:`can` says yes. Domain functions call it before writing."""
+    if not can(user, action, obj):
+        raise NotAllowed(action)
+
+
 def post_scope_filter(user: User, action: Action) -> ColumnElement[bool]:
     """SQL condition on ``Post`` selecting the posts ``user`` may do ``action`` to."""
     allowed = scope(user, action)

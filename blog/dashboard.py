@@ -1,0 +1,193 @@
+"""What the admin shows at a glance: the dashboard's counts and recent comments, and the posts
+list with its filters. Each runs a constant number of queries, whatever the amount of data.
+
+Everything is scoped by the role matrix: an author counts and lists only their own posts and the
+comments on them; a moderator sees every comment and no post counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from blog.extensions import db
+from blog.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    User,
+    post_categories,
+    utcnow,
+)
+from blog.permissions import Action, can, post_scope_filter
+from blog.posts import Page, PageNotFound, is_published
+
+ADMIN_PER_PAGE = 20
+RECENT_COMMENTS = 5
+
+
+class PostState:
+    """What the posts list filters on: stored status, and "scheduled" (published, still ahead)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+    ALL = (DRAFT, PUBLISHED, SCHEDULED)
+
+
+def post_state(post: Post, now: datetime | None = None) -> str:
+    if post.status == PostStatus.DRAFT:
+        return PostState.DRAFT
+    if post.published_at is not None and post.published_at > (now or utcnow()):
+        return PostState.SCHEDULED
+    return PostState.PUBLISHED
+
+
+def _state_condition(state: str, now: datetime) -> ColumnElement[bool]:
+    if state == PostState.DRAFT:
+        return Post.status == PostStatus.DRAFT
+    if state == PostState.SCHEDULED:
+        return (Post.status == PostStatus.PUBLISHED) & (Post.published_at > now)
+    return is_published(now)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    post_counts: dict[str, int] | None  # None when the user writes no posts
+    comment_counts: dict[CommentStatus, int]
+    recent_comments: list[Comment]
+
+
+def dashboard(user: User) -> Dashboard:
+    """Posts by state and comments by status (within the user's reach), and the latest comments:
+    three queries."""
+    now = utcnow()
+    post_counts = None
+    if can(user, Action.CREATE_POST):
+        row = db.session.execute(
+            select(
+                *(
+                    func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
+                    for s in PostState.ALL
+                )
+            ).where(post_scope_filter(user, Action.EDIT_POST))
+        ).one()
+        post_counts = {state: int(n) for state, n in zip(PostState.ALL, row, strict=True)}
+    moderated = post_scope_filter(user, Action.MODERATE)
+    counted = db.session.execute(
+        select(Comment.status, func.count(Comment.id))
+        .join(Post, Post.id == Comment.post_id)
+        .where(moderated)
+        .group_by(Comment.status)
+    )
+    comment_counts = dict.fromkeys(CommentStatus, 0) | {status: n for status, n in counted}
+    recent = list(
+        db.session.scalars(
+            select(Comment)
+            .join(Post, Post.id == Comment.post_id)
+            .options(contains_eager(Comment.post).load_only(Post.title, Post.slug))
+            .where(moderated, Comment.status.in_((CommentStatus.PENDING, CommentStatus.APPROVED)))
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(RECENT_COMMENTS)
+        )
+    )
+    return Dashboard(post_counts, comment_counts, recent)
+
+
+@dataclass(frozen=True)
+class PostListFilter:
+    state: str = ""  # "", or one of PostState.ALL
+    category_id: int | None = None
+    author_id: int | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class PostRow:
+    post: Post
+    state: str
+    pending: int
+
+
+@dataclass(frozen=True)
+class PostList:
+    filter: PostListFilter
+    rows: Page[PostRow]
+    state_counts: dict[str, int]  # "" is every post the user may edit
+    categories: list[tuple[int, str]] = field(default_factory=list)
+    authors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
+    """One page of the posts ``user`` may edit, newest first, with approved and pending comment
+    counts, the counts per state, and the choices of the filters: five queries.
+
+    Raises PageNotFound past the last page.
+    """
+    now = utcnow()
+    scoped: list[ColumnElement[bool]] = [post_scope_filter(user, Action.EDIT_POST)]
+    states = db.session.execute(
+        select(
+            func.count(Post.id),
+            *(
+                func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
+                for s in PostState.ALL
+            ),
+        ).where(*scoped)
+    ).one()
+    state_counts = {"": int(states[0])} | {
+        s: int(n) for s, n in zip(PostState.ALL, states[1:], strict=True)
+    }
+    listed = list(scoped)
+    if where.state in PostState.ALL:
+        listed.append(_state_condition(where.state, now))
+    if where.category_id is not None:
+        listed.append(
+            Post.id.in_(
+                select(post_categories.c.post_id).where(
+                    post_categories.c.category_id == where.category_id
+                )
+            )
+        )
+    if where.author_id is not None:
+        listed.append(Post.author_id == where.author_id)
+    total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
+    if where.page > 1 and (where.page - 1) * per_page >= total:
+        raise PageNotFound(str(where.page))
+    pending = (
+        select(Comment.post_id, func.count(Comment.id).label("n"))
+        .where(Comment.status == CommentStatus.PENDING)
+        .group_by(Comment.post_id)
+        .subquery()
+    )
+    found = db.session.execute(
+        select(Post, func.coalesce(pending.c.n, 0))
+        .outerjoin(pending, pending.c.post_id == Post.id)
+        .options(joinedload(Post.author), joinedload(Post.primary_category))
+        .where(*listed)
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(per_page)
+        .offset((where.page - 1) * per_page)
+    ).unique()
+    rows = [PostRow(post, post_state(post, now), int(n)) for post, n in found]
+    categories = [
+        (cid, name)
+        for cid, name in db.session.execute(
+            select(Category.id, Category.name).order_by(Category.name, Category.id)
+        )
+    ]
+    authors = [
+        (uid, name)
+        for uid, name in db.session.execute(
+            select(User.id, User.display_name)
+            .where(User.id.in_(select(Post.author_id).where(*scoped)))
+            .order_by(User.display_name, User.id)
+        )
+    ]
+    page = Page(rows, where.page, per_page, total)
+    return PostList(where, page, state_counts, categories, authors)
