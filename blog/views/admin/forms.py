@@ -57,7 +57,7 @@ class PostForm(FlaskForm):
     primary_category = SelectField("Primary category", coerce=optional_id, validate_choice=False)
     new_category = StringField("New category")
     tags = StringField("Tags")
-    status = SelectField("Status", choices=[s.value for s in PostStatus])
+    status = SelectField("Status", choices=[s.value for s in PostStatus], default="draft")
     published_at = DateTimeLocalField(
         "Publish date", format=DATETIME_FORMATS, tz=UTC, validators=[Optional()]
     )
