@@ -51,6 +51,29 @@ def create_user_command(username: str, role: str, display_name: str | None, emai
     click.echo(f"created {user.role.value} {user.username}")
 
 
+@blog_cli.command("set-password")
+@click.argument("username")
+def set_password_command(username: str) -> None:
+    """Set USERNAME's password (prompted, or read from standard input); signs them out everywhere.
+
+    Also how the demo authors, created without a password, get one.
+    """
+    from blog.users import UserError, find_user_by_name, set_password
+
+    user = find_user_by_name(username)
+    if user is None:
+        raise click.ClickException(f"No user is called {username!r}.")
+    if sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        set_password(user, password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"password of {username} changed; their sessions have ended")
+
+
 @blog_cli.command("recount")
 def recount_command() -> None:
     """Verify every post's comment count and repair the ones that drifted."""

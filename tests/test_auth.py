@@ -296,3 +296,18 @@ def test_sign_in_form_works_with_csrf_on_and_keeps_the_username_when_the_token_i
         assert client.get("/admin/").status_code == 200
         assert client.post("/logout", data={"csrf_token": token.group(1)}).status_code == 303
         assert client.get("/admin/").status_code == 302
+
+
+def test_set_password_from_the_command_line_ends_sessions(
+    app: Flask, users: dict[Role, User]
+) -> None:
+    client = login(app.test_client(), users[Role.AUTHOR])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["blog", "set-password", "author"], input="fresh password\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/admin/").status_code == 302
+    assert sign_in(app.test_client(), "author", "fresh password").status_code == 303
+    short = runner.invoke(args=["blog", "set-password", "author"], input="short\n")
+    assert short.exit_code != 0 and "at least 8" in short.output
+    unknown = runner.invoke(args=["blog", "set-password", "nobody"], input="whatever123\n")
+    assert unknown.exit_code != 0 and "No user" in unknown.output
