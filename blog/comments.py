@@ -30,7 +30,7 @@ from blog.moderation import (
     set_status,
 )
 from blog.permissions import Action, can
-from blog.posts import is_visible
+from blog.posts import is_published, is_visible
 from blog.sanitize import safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
 
@@ -126,8 +126,13 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
         errors["body"] = f"Your comment is too long: {size:,} bytes, the limit is 65,525."
     else:
         body_html = sanitize_comment(body) if body.strip() else ""
-        if not body_html:
+        if not body.strip():
             errors["body"] = "Please type your comment."
+        elif not body_html:
+            errors["body"] = (
+                "Nothing of your comment would show once unsafe markup is taken out. "
+                "Please write it as plain text."
+            )
     parent_id, parent_error = _parse_id(form.parent_id)
     if parent_error:
         errors["parent_id"] = parent_error
@@ -169,6 +174,11 @@ def _parse_id(raw: str) -> tuple[int | None, str | None]:
     return None, "The comment you are replying to is not available. Your reply was not posted."
 
 
+def find_post(slug: str) -> Post | None:
+    """The published post a reply is sent to; nothing else loaded (the page is not rendered)."""
+    return db.session.scalars(select(Post).where(Post.slug == slug, is_published())).one_or_none()
+
+
 def submit_comment(
     post: Post,
     form: CommentForm,
@@ -186,12 +196,12 @@ def submit_comment(
     fields = clean_fields(form, user, settings)
     by_moderator = user is not None and can(user, Action.MODERATE, post)
     now = utcnow()
-    history, parent = History(), None
+    history, parent, post_id = History(), None, post.id
     if not fields.errors:
         begin_write()
         locked = db.session.scalars(
             select(Post)
-            .where(Post.id == post.id)
+            .where(Post.id == post_id)
             .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).one_or_none()

@@ -35,7 +35,8 @@ def post_comment(client: FlaskClient, post: Post | str, **fields: Any) -> TestRe
 
 def comment_id(response: TestResponse) -> int:
     """The id in a successful submission's redirect (``.../#comment-<id>``)."""
-    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    messages = re.findall(r'class="(?:form|field)-error"[^>]*>([^<]*)<', response.text)
+    assert response.status_code == 303, (response.status_code, messages)
     found = re.search(r"#comment-(\d+)$", response.headers["Location"])
     assert found, response.headers["Location"]
     return int(found.group(1))

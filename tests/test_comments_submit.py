@@ -104,6 +104,7 @@ def test_comment_is_stored_with_sanitized_html_and_its_decision(app: Flask) -> N
         ({"url": "ftp://example.com/"}, "url", "http:// or https://"),
         ({"url": "http://example.com/" + "u" * 190}, "url", "at most 200 characters"),
         ({"body": "   \n  "}, "body", "Please type your comment."),
+        ({"body": '<a href="x"'}, "body", "Nothing of your comment would show"),
         ({"body": "é" * 32_763}, "body", "too long: 65,526 bytes"),
     ],
 )

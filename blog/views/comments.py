@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from blog import notifications, posts
 from blog.commenter import remember_own_comment, save_commenter_details
-from blog.comments import CommentForm, CommentRejected, Submitter, submit_comment
+from blog.comments import CommentForm, CommentRejected, Submitter, find_post, submit_comment
 from blog.errors import render_error
 from blog.extensions import csrf
 from blog.models import Post
@@ -42,7 +42,7 @@ def typed_values() -> dict[str, str]:
 
 @bp.route("/blog/<slug>/comments", methods=["POST"])
 def submit(slug: str) -> Response | tuple[str | Response, int]:
-    post = posts.get_published_post(slug)
+    post = find_post(slug)
     if post is None:
         abort(404)
     values = typed_values()
@@ -61,7 +61,7 @@ def submit(slug: str) -> Response | tuple[str | Response, int]:
         comment = submit_comment(post, form, submitter, site_settings())
     except CommentRejected as rejected:
         return _rejected(post, FormState(values, rejected.fields, rejected.message), rejected)
-    target = url_for("public.post", slug=post.slug, _anchor=f"comment-{comment.id}")
+    target = url_for("public.post", slug=slug, _anchor=f"comment-{comment.id}")
     response = redirect(target, 303)
     remember_own_comment(response, comment.id)
     if user is None:
