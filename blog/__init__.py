@@ -59,6 +59,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from blog.views import admin
 
     app.register_blueprint(admin.bp)
+    from blog import api
+
+    api.init_app(app)
     cli.init_app(app)
     return app
 

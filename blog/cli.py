@@ -137,5 +137,51 @@ def purge_command(spam_days: int, trash_days: int) -> None:
     )
 
 
+@blog_cli.command("token")
+@click.argument("username")
+@click.option("--name", "label", default="", help="What the token is for, shown in the list.")
+@click.option(
+    "--revoke",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="ID",
+    help="Revoke the user's token ID (see `flask blog tokens`) instead.",
+)
+def token_command(username: str, label: str, revoke: int | None) -> None:
+    """Create a JSON API bearer token for USERNAME (printed once), or revoke one."""
+    from blog.tokens import TokenError, create_token, revoke_token
+
+    try:
+        if revoke is not None:
+            revoke_token(username, revoke)
+            click.echo(f"revoked token {revoke} of {username}")
+            return
+        issued = create_token(username, label)
+    except TokenError as error:
+        raise click.ClickException(str(error)) from None
+    role = issued.token.user.role.value
+    click.echo(
+        f"created token {issued.token.id} for {username} ({role}); it is shown only once:", err=True
+    )
+    click.echo(issued.secret)
+
+
+@blog_cli.command("tokens")
+@click.argument("username", required=False)
+def tokens_command(username: str | None) -> None:
+    """List the JSON API tokens (of USERNAME, or everyone's): id, user, role, start, name."""
+    from blog.tokens import list_tokens
+
+    found = list_tokens(username)
+    for token in found:
+        created = token.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{token.id}\t{token.user.username}\t{token.user.role.value}\t{token.hint}…"
+            f"\t{created} UTC\t{token.name}"
+        )
+    if not found:
+        click.echo("no tokens")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(blog_cli)

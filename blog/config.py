@@ -22,6 +22,7 @@ ENV_KEYS = {
     "MAIL_PORT": "MAIL_PORT",
     "MAIL_FROM": "MAIL_FROM",
     "SITE_URL": "SITE_URL",
+    "API_CORS_ORIGINS": "API_CORS_ORIGINS",
 }
 
 
@@ -45,6 +46,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": 3600 * 12,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Origins allowed to read the JSON API and post comments from a browser (CORS):
+        # comma-separated, "*" for any; none by default.
+        "API_CORS_ORIGINS": "",
+        "API_COMMENT_RATE_LIMIT": "10 per minute",
     }
 
 

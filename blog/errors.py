@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -40,8 +40,9 @@ def render_error(code: int, message: str | None = None) -> tuple[str | Response,
     title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
     text = message or default
     if wants_json():
-        body = {"error": {"code": title.lower().replace(" ", "_"), "message": text, "fields": {}}}
-        return jsonify(body), code
+        from blog.api.errors import json_error
+
+        return json_error(code, message)
     page = render_template(
         "error.html", code=code, title=title, message=text, typed_comment=typed_comment()
     )

@@ -270,3 +270,22 @@ class Setting(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(db.Model):
+    """A bearer token of the JSON API. Only the SHA-256 of the token is stored (see blog.tokens);
+    it acts as its user, with that user's current role, while the user is active."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16), default="")  # its first characters, to tell it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} of user {self.user_id}>"
