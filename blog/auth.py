@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from importlib.util import find_spec
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,6 +28,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -139,6 +141,22 @@ def logout() -> Response:
     logout_user()
     session.clear()
     return redirect(url_for("public.home"), 303)
+
+
+def _limit_store_down(_error: Exception) -> Response:
+    """The rate-limit store (Redis) is unreachable: refuse to check passwords unthrottled, and
+    say so plainly, rather than fail with a 500."""
+    message = "Signing in is briefly unavailable. Please try again in a moment."
+    response = _login_page(LoginForm(), message, 503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+bp.register_error_handler(StorageError, _limit_store_down)
+if find_spec("redis") is not None:  # Redis support is optional (the production extra)
+    from redis.exceptions import RedisError
+
+    bp.register_error_handler(RedisError, _limit_store_down)
 
 
 def sign_in_again(user: User) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from slugify import slugify
 from sqlalchemy import delete, select
@@ -325,6 +325,8 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
             raise PostRejected(errors)
         chosen = chosen or [default_category()]
         published_at = changes.published_at
+        if published_at is not None and published_at.tzinfo is None:
+            published_at = published_at.replace(tzinfo=UTC)  # the form's dates are UTC
         if (
             post is not None
             and published_at is not None

@@ -124,8 +124,9 @@ class PostList:
 
 
 def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
-    """One page of the posts ``user`` may edit, newest first, with approved and pending comment
-    counts, the counts per state, and the choices of the filters: five queries.
+    """One page of the posts ``user`` may edit, newest first by publish date (else creation
+    date), with approved and pending comment counts, the counts per state, and the choices of
+    the filters: five queries.
 
     Raises PageNotFound past the last page.
     """
@@ -170,7 +171,7 @@ def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE)
         .outerjoin(pending, pending.c.post_id == Post.id)
         .options(joinedload(Post.author), joinedload(Post.primary_category))
         .where(*listed)
-        .order_by(Post.created_at.desc(), Post.id.desc())
+        .order_by(func.coalesce(Post.published_at, Post.created_at).desc(), Post.id.desc())
         .limit(per_page)
         .offset((where.page - 1) * per_page)
     ).unique()

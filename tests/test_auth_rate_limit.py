@@ -97,3 +97,14 @@ def test_the_limit_is_shared_by_two_app_instances_through_redis(
     second = limited_app(make_app, REDIS_URL=redis_url, LOGIN_RATE_LIMIT="2 per hour")
     assert attempt(second.test_client(), factories.PASSWORD, address).status_code == 429
     assert attempt(second.test_client(), factories.PASSWORD, "192.0.2.8").status_code == 303
+
+
+def test_an_unreachable_limit_store_gives_a_clear_503_not_a_500(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = limited_app(make_app, REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
+    response = attempt(app.test_client(), factories.PASSWORD)
+    assert response.status_code == 503
+    assert "briefly unavailable" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "30"
+    assert app.test_client().get("/login").status_code == 200

@@ -22,7 +22,7 @@ from werkzeug.routing import AnyConverter
 
 from blog import create_app
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, Role, User
+from blog.models import Comment, CommentStatus, Post, PostStatus, Role, User
 from blog.permissions import MATRIX, Action, can, post_scope_filter
 from tests import factories
 from tests.conftest import login
@@ -332,3 +332,47 @@ def test_a_moderator_cannot_write_or_reach_posts_categories_users_or_settings(
     menu = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/posts/"' not in menu and 'href="/admin/users/"' not in menu
     assert db.session.scalar(select(Comment.id)) is None  # nothing was created on the way
+
+
+def test_the_domain_functions_refuse_on_their_own_without_any_view(
+    app: Flask, users: dict[Role, User]
+) -> None:
+    """The API and the CLI call the same functions: the rule holds without HTTP."""
+    from datetime import datetime
+
+    from blog import authoring, categories
+    from blog.permissions import NotAllowed
+    from blog.settings_admin import update_settings
+    from blog.users import save_account, set_active
+
+    theirs = factories.make_post(author=users[ADMIN], title="Theirs")
+    author, moderator = users[AUTHOR], users[MODERATOR]
+    change = authoring.PostChanges(title="Taken over", body="x", status=PostStatus.DRAFT)
+    attempts: list[Callable[[], object]] = [
+        lambda: authoring.update_post(author, theirs, change),
+        lambda: authoring.publish_post(author, theirs),
+        lambda: authoring.unpublish_post(author, theirs),
+        lambda: authoring.delete_post(author, theirs),
+        lambda: authoring.write_post(moderator, change),
+        lambda: categories.create_category(author, "Nope"),
+        lambda: update_settings(users[EDITOR], {"site_title": "Nope"}),
+        lambda: save_account(users[EDITOR], author, "x", "", Role.ADMIN),
+        lambda: set_active(users[EDITOR], author, False),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotAllowed):
+            attempt()
+        db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Post, theirs.id).title == "Theirs"
+    assert db.session.get(User, author.id).role == AUTHOR and db.session.get(User, author.id).active
+    # Naive datetimes from other callers are taken as UTC.
+    naive = datetime(2030, 1, 2, 3, 4)
+    scheduled = authoring.write_post(
+        author,
+        authoring.PostChanges(
+            title="Later", body="x", status=PostStatus.PUBLISHED, published_at=naive
+        ),
+    )
+    assert scheduled.published_at is not None
+    assert scheduled.published_at.isoformat() == "2030-01-02T03:04:00+00:00"
