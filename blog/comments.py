@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Integer, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
+from blog import notifications
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -133,9 +134,11 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
                 "Nothing of your comment would show once unsafe markup is taken out. "
                 "Please write it as plain text."
             )
-    parent_id, parent_error = _parse_id(form.parent_id)
-    if parent_error:
-        errors["parent_id"] = parent_error
+    try:
+        parent_id = parse_id(form.parent_id)
+    except ValueError:
+        parent_id = None
+        errors["parent_id"] = "The comment you are replying to is not available."
     return CleanFields(name, email, url, body, body_html, parent_id, errors)
 
 
@@ -165,13 +168,15 @@ def _clean_url(raw: str) -> tuple[str, str | None]:
     return url, None
 
 
-def _parse_id(raw: str) -> tuple[int | None, str | None]:
+def parse_id(raw: str) -> int | None:
+    """An id sent as text: None when empty; ValueError unless it is a positive whole number
+    that fits the database's integer columns."""
     text = raw.strip()
     if not text:
-        return None, None
+        return None
     if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID:
-        return int(text), None
-    return None, "The comment you are replying to is not available. Your reply was not posted."
+        return int(text)
+    raise ValueError(f"not an id: {raw!r}")
 
 
 def find_post(slug: str) -> Post | None:
@@ -193,6 +198,8 @@ def submit_comment(
     """
     settings = settings or load_settings()
     user = submitter.user
+    ip_address = _CONTROL.sub("", submitter.ip_address)[:45]
+    user_agent = _CONTROL.sub("", submitter.user_agent)[:255]
     fields = clean_fields(form, user, settings)
     by_moderator = user is not None and can(user, Action.MODERATE, post)
     now = utcnow()
@@ -211,7 +218,7 @@ def submit_comment(
         post = locked
         if fields.parent_id is not None:
             parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
-        history = _history(post.id, fields, submitter.ip_address)
+        history = _history(post.id, fields, ip_address)
     candidate = Candidate(
         name=fields.name,
         email=fields.email,
@@ -219,8 +226,8 @@ def submit_comment(
         body=fields.body,
         body_html=fields.body_html,
         submitted_at=now,
-        ip_address=submitter.ip_address,
-        user_agent=submitter.user_agent,
+        ip_address=ip_address,
+        user_agent=user_agent,
         honeypot=form.website,
         errors=fields.errors,
         parent_requested=fields.parent_id is not None or "parent_id" in fields.errors,
@@ -244,8 +251,8 @@ def submit_comment(
         body_html=fields.body_html,
         status=decision.status,
         held_reason=decision.reason,
-        ip_address=_CONTROL.sub("", submitter.ip_address)[:45],
-        user_agent=_CONTROL.sub("", submitter.user_agent)[:255],
+        ip_address=ip_address,
+        user_agent=user_agent,
         notify_replies=form.notify_replies and bool(fields.email),
         created_at=now,
     )
@@ -262,10 +269,9 @@ def submit_comment(
     )
     apply_count_delta(post.id, count_delta(None, decision.status))
     db.session.flush()
+    stored_id = comment.id
     db.session.commit()
-    from blog import notifications
-
-    notifications.comment_submitted(comment.id)
+    notifications.comment_submitted(stored_id)
     return comment
 
 

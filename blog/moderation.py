@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, true
 
+from blog import notifications
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -214,28 +215,29 @@ class ModerationAction(enum.StrEnum):
     DELETE = "delete"
 
 
-P, A, S, T = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM, CommentStatus.TRASH
+PENDING, APPROVED = CommentStatus.PENDING, CommentStatus.APPROVED
+SPAM, TRASH = CommentStatus.SPAM, CommentStatus.TRASH
 # From which statuses each action applies (WordPress's row actions).
 ALLOWED_FROM: dict[ModerationAction, frozenset[CommentStatus]] = {
-    ModerationAction.APPROVE: frozenset({P}),
-    ModerationAction.UNAPPROVE: frozenset({A}),
-    ModerationAction.SPAM: frozenset({P, A}),
-    ModerationAction.NOT_SPAM: frozenset({S}),
-    ModerationAction.TRASH: frozenset({P, A, S}),
-    ModerationAction.RESTORE: frozenset({T}),
-    ModerationAction.DELETE: frozenset({S, T}),
+    ModerationAction.APPROVE: frozenset({PENDING}),
+    ModerationAction.UNAPPROVE: frozenset({APPROVED}),
+    ModerationAction.SPAM: frozenset({PENDING, APPROVED}),
+    ModerationAction.NOT_SPAM: frozenset({SPAM}),
+    ModerationAction.TRASH: frozenset({PENDING, APPROVED, SPAM}),
+    ModerationAction.RESTORE: frozenset({TRASH}),
+    ModerationAction.DELETE: frozenset({SPAM, TRASH}),
 }
 # Where each action leads; None: back to the status before spam or trash (pending if unknown).
 TARGET: dict[ModerationAction, CommentStatus | None] = {
-    ModerationAction.APPROVE: A,
-    ModerationAction.UNAPPROVE: P,
-    ModerationAction.SPAM: S,
+    ModerationAction.APPROVE: APPROVED,
+    ModerationAction.UNAPPROVE: PENDING,
+    ModerationAction.SPAM: SPAM,
     ModerationAction.NOT_SPAM: None,
-    ModerationAction.TRASH: T,
+    ModerationAction.TRASH: TRASH,
     ModerationAction.RESTORE: None,
 }
 # A moderator may reply to these (a pending comment is approved first).
-REPLYABLE = frozenset({P, A})
+REPLYABLE = frozenset({PENDING, APPROVED})
 
 
 def actions_for(status: CommentStatus) -> list[ModerationAction]:
@@ -287,8 +289,7 @@ def moderate_comment(
     comment_id: int, action: ModerationAction, actor: User | None, reason: str = ""
 ) -> None:
     """Apply a row action to one comment; ModerationError when it does not apply to it."""
-    result = _moderate([comment_id], action, actor, reason, strict=True)
-    assert result.done == 1
+    _moderate([comment_id], action, actor, reason, strict=True)
 
 
 def moderate_comments(
@@ -318,7 +319,7 @@ def _moderate(
     else:
         target = TARGET[action]
         previous = _status_before(eligible) if target is None else {}
-        changes = [(c, target or previous.get(c.id, CommentStatus.PENDING)) for c in eligible]
+        changes = [(c, target or previous.get(c.id, PENDING)) for c in eligible]
         changed = _change_statuses(changes, actor, reason or action.value)
     _commit_and_notify(changed)
     return Result(done=len(eligible), skipped=len(wanted) - len(eligible))
@@ -360,12 +361,8 @@ def _status_before(comments: Sequence[Comment]) -> dict[int, CommentStatus]:
     )
     found: dict[int, CommentStatus] = {}
     for comment_id, before, to in rows:
-        if comment_id in found or to != current[comment_id]:
-            continue
-        if before in (CommentStatus.PENDING, CommentStatus.APPROVED):
-            found[comment_id] = before
-        else:
-            found[comment_id] = CommentStatus.PENDING
+        if comment_id not in found and to == current[comment_id]:
+            found[comment_id] = before if before in REPLYABLE else PENDING
     return found
 
 
@@ -402,6 +399,4 @@ def _commit_and_notify(changed: Sequence[Comment]) -> None:
     db.session.flush()
     db.session.commit()
     if approved:
-        from blog import notifications
-
         notifications.comments_approved(approved)

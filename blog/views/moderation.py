@@ -17,6 +17,7 @@ from blog.comments import (
     CommentRejected,
     Submitter,
     edit_comment,
+    parse_id,
     reply_as_moderator,
 )
 from blog.errors import render_error
@@ -86,11 +87,10 @@ def _filter() -> QueueFilter:
 
 
 def _parse_id(raw: str, what: str) -> int | None:
-    if not raw:
-        return None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    abort(400, f"The {what} must be given by its number.")
+    try:
+        return parse_id(raw)
+    except ValueError:
+        abort(400, f"The {what} must be given by its number.")
 
 
 def _moderator() -> User:
