@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         configure_engine_events(db.engine)
 
     from blog import auth, caching, cli, errors, templating
-    from blog.views import comments, moderation, public
+    from blog.views import comments, discovery, moderation, public
 
     templating.init_app(app)
     caching.init_app(app)
@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(discovery.bp)
     from blog.views import admin
 
     app.register_blueprint(admin.bp)

@@ -53,6 +53,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """The search index lives outside the models (blog/search.py, migration 0002)."""
+    from blog.search import autogenerate_include_name
+
+    return autogenerate_include_name(name, type_, parent_names)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -103,6 +110,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_name=include_name,
             **conf_args
         )
 

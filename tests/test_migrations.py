@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 
 from blog import create_app
 from blog.extensions import db
+from blog.search import autogenerate_include_name
 
 
 def test_upgrade_matches_models_and_downgrade_empties(
@@ -23,7 +24,8 @@ def test_upgrade_matches_models_and_downgrade_empties(
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_name": autogenerate_include_name}
+            context = MigrationContext.configure(connection, opts=opts)
             differences = compare_metadata(context, db.metadata)
         assert differences == []
         tables = set(inspect(db.engine).get_table_names())
