@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Integer, func, literal_column, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from blog import notifications
@@ -20,6 +21,7 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
 from blog.moderation import (
+    REPLY_UNAVAILABLE,
     REPLYABLE,
     Candidate,
     History,
@@ -138,7 +140,7 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
         parent_id = parse_id(form.parent_id)
     except ValueError:
         parent_id = None
-        errors["parent_id"] = "The comment you are replying to is not available."
+        errors["parent_id"] = REPLY_UNAVAILABLE
     return CleanFields(name, email, url, body, body_html, parent_id, errors)
 
 
@@ -257,7 +259,11 @@ def submit_comment(
         created_at=now,
     )
     db.session.add(comment)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the parent was deleted for good since it was checked
+        db.session.rollback()
+        raise CommentRejected(REPLY_UNAVAILABLE, 400, {"parent_id": REPLY_UNAVAILABLE}) from None
     db.session.add(
         ModerationEvent(
             comment_id=comment.id,

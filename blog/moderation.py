@@ -86,6 +86,7 @@ class Decision:
 
 DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you've already said that!"
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down, and try again in a moment."
+REPLY_UNAVAILABLE = "The comment you are replying to is not available. Your reply was not posted."
 INVALID_MESSAGE = "Your comment could not be posted. Please correct the fields marked below."
 
 
@@ -146,7 +147,7 @@ def _reply_problem(candidate: Candidate, post: Post, settings: Settings) -> str 
         return None
     parent = candidate.parent
     if parent is None or parent.post_id != post.id or parent.status != CommentStatus.APPROVED:
-        return "The comment you are replying to is not available. Your reply was not posted."
+        return REPLY_UNAVAILABLE
     depth = max_thread_depth(settings)
     if parent.depth >= depth:
         if depth == 1:

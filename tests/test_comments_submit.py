@@ -345,3 +345,20 @@ def test_own_pending_comment_cookie_is_signed(app: Flask) -> None:
     browser = reader(app)
     browser.set_cookie("blog_commenter", f'{{"ids": [{held.id}]}}')
     assert "Somebody's secret" not in page_text(browser.get(f"/blog/{post.slug}/"))
+
+
+def test_parent_deleted_between_the_check_and_the_insert_is_a_refusal(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blog import comments
+    from blog.moderation import ParentFacts
+
+    post = factories.make_post()
+    # The race: the parent was approved when checked, and is gone when the reply is written.
+    facts = ParentFacts(post_id=post.id, status=CommentStatus.APPROVED, depth=1)
+    monkeypatch.setattr(comments, "_parent_facts", lambda *_args: facts)
+    response = post_comment(reader(app), post, parent_id="424242", body="Orphan")
+    assert response.status_code == 400
+    assert "not available" in page_text(response)
+    assert "Orphan</textarea>" in response.get_data(as_text=True)
+    assert stored() == 0
