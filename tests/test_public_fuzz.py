@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests import factories
 
 PREFIXES = ["/", "/blog/", "/category/", "/tag/", "/author/", "/archive/", "/blog/x/"]
-segment = st.text(min_size=0, max_size=30)
+segment = st.text(min_size=1, max_size=30)
 query_value = st.one_of(
     st.text(max_size=40),
     st.integers(min_value=-(10**20), max_value=10**20).map(str),
