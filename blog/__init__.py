@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
 from blog.database import configure_engine_events, sqlite_engine_options
@@ -38,6 +39,11 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLITE_BUSY_TIMEOUT_MS"]
         )
 
+    if app.config["PROXY_COUNT"]:
+        # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
+        # so that rate limits and the flood rule see readers, not the proxy.
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -36,6 +36,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_PORT": 25,
         "MAIL_FROM": "blog@localhost",
         "SITE_URL": None,
+        "PROXY_COUNT": 0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "POSTS_PER_PAGE": 10,
         "SQLITE_BUSY_TIMEOUT_MS": 5000,
@@ -59,7 +60,7 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for suffix, key in ENV_KEYS.items():
         value = environ.get(ENV_PREFIX + suffix)
         if value:
-            found[key] = int(value) if key == "MAIL_PORT" else value
+            found[key] = int(value) if key in {"MAIL_PORT", "PROXY_COUNT"} else value
     return found
 
 

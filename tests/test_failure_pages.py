@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -73,3 +73,38 @@ def test_body_over_the_limit_is_a_friendly_413(app: Flask) -> None:
     )
     assert response.status_code == 413
     assert "larger than this site accepts" in response.get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(
+    make_app: Callable[..., Flask],
+) -> None:
+    from flask import request
+
+    app = make_app(PROXY_COUNT=1)
+    seen: list[str | None] = []
+
+    @app.get("/_whoami")
+    def whoami() -> str:
+        seen.append(request.remote_addr)
+        return "ok"
+
+    app.test_client().get(
+        "/_whoami",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert seen == ["203.0.113.9"]
+    plain: list[str | None] = []
+    direct = make_app()
+
+    @direct.get("/_whoami")
+    def whoami_direct() -> str:
+        plain.append(request.remote_addr)
+        return "ok"
+
+    direct.test_client().get(
+        "/_whoami",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert plain == ["10.0.0.1"]
