@@ -46,7 +46,7 @@ def _status(raw: str) -> CommentStatus:
 
 def _comment(comment_id: int, user: User) -> Comment:
     """The comment (404), if ``user`` may moderate it (403)."""
-    comment = db.session.get(Comment, comment_id)
+    comment = db.session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None:
         raise ApiError(404, "No such comment.")
     if not can(user, Action.MODERATE, comment):
@@ -78,7 +78,7 @@ def moderation_list() -> Response:
     return private(jsonify(body))
 
 
-@bp.post(f"/moderation/comments/<int(max={MAX_ID}):comment_id>")
+@bp.post("/moderation/comments/<int:comment_id>")
 def moderation_set_status(comment_id: int) -> Response:
     user = _moderator()
     _comment(comment_id, user)
@@ -93,7 +93,7 @@ def moderation_set_status(comment_id: int) -> Response:
     return private(jsonify(moderated_comment(comment)))
 
 
-@bp.delete(f"/moderation/comments/<int(max={MAX_ID}):comment_id>")
+@bp.delete("/moderation/comments/<int:comment_id>")
 def moderation_delete(comment_id: int) -> Response:
     user = _moderator()
     _comment(comment_id, user)

@@ -110,7 +110,7 @@ SCHEMAS: dict[str, Schema] = {
     "SearchHit": obj(SEARCH_HIT),
     "Post": obj(POST_DETAIL),
     "WriterPost": obj(WRITER_POST),
-    "PostList": page_schema({"oneOf": [ref("PostSummary"), ref("SearchHit")]}),
+    "PostList": page_schema({"anyOf": [ref("PostSummary"), ref("SearchHit")]}),
     "Comment": obj(
         {
             "id": ID,
@@ -173,9 +173,7 @@ SCHEMAS: dict[str, Schema] = {
         ref("ModeratedComment"),
         {"counts": obj({s.value: {"type": "integer", "minimum": 0} for s in CommentStatus})},
     ),
-    "StatusChange": {
-        **obj({"status": {"enum": [s.value for s in CommentStatus]}}),
-    },
+    "StatusChange": obj({"status": {"enum": [s.value for s in CommentStatus]}}),
     "PostInput": obj(
         {
             "title": STRING,
