@@ -319,3 +319,13 @@ def test_random_bytes_never_500(app: Flask, raw: bytes) -> None:
     db.session.rollback()
     if response.status_code != 201:
         assert stored() == before
+
+
+def test_api_needs_no_csrf_token_while_the_html_form_does(make_app: Callable[..., Flask]) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        slug = factories.make_post().slug
+    client = app.test_client()
+    assert send(client, slug, VALID).status_code == 201
+    form = client.post(f"/blog/{slug}/comments", data={**VALID, "body": "Via the form"})
+    assert form.status_code == 400
