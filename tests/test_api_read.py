@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog import create_app
+from blog.extensions import db
 from blog.models import CommentStatus, PostStatus, Role, User, utcnow
 from blog.settings import save_settings
 from tests import factories
@@ -252,6 +253,23 @@ def test_reads_answer_304_until_content_changes(app: Flask, client: FlaskClient)
         assert fresh.status_code == 200 and fresh.headers["ETag"] != tags[url]
     counts = client.get(urls[-1]).get_json()
     assert counts == {post.slug: 1}
+
+
+def test_a_repeated_read_is_served_from_the_page_store_until_content_changes(
+    app: Flask, client: FlaskClient, count_queries: Callable[[], Any]
+) -> None:
+    post = factories.make_post(title="Before")
+    url = f"/api/v1/posts/{post.slug}"
+    first = client.get(url)
+    with count_queries() as counter:
+        again = client.get(url)
+    assert counter.count == 1 and again.get_data() == first.get_data()
+    assert again.headers["ETag"] == first.headers["ETag"]
+    post.title = "After"
+    db.session.commit()
+    assert client.get(url).get_json()["title"] == "After"
+    other_host = client.get(url, base_url="http://blog.example")
+    assert other_host.get_json()["url"].startswith("http://blog.example/")
 
 
 def test_conditional_request_costs_one_query(

@@ -20,7 +20,7 @@ from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.api.errors import ApiError
-from blog.caching import SHARED_MAX_AGE, version_time
+from blog.caching import SHARED_MAX_AGE, page_store, version_time
 from blog.models import User
 from blog.tokens import user_for_token
 
@@ -59,22 +59,30 @@ def token_user(required: bool = True) -> User | None:
 
 def cached_read(view: F) -> F:
     """A public read: ETag and Last-Modified from the content version, 304 when they match,
-    ``Cache-Control: public`` with a short shared max-age. Errors are not cached."""
+    ``Cache-Control: public`` with a short shared max-age. The JSON of a 200 is kept in the
+    rendered-page store (blog.caching: per worker, or Redis) under its ETag, so until the next
+    content commit the same read costs one query. Errors are not cached."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         from blog.templating import content_version
 
         version = content_version()
-        seed = f"api|{API_FORMAT}|{version}|{request.full_path}"
+        # The host is part of it: links in the JSON are absolute.
+        seed = f"api|{API_FORMAT}|{version}|{request.host_url}|{request.full_path}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         modified = version_time(version)
+        store, key = page_store(), f"api:{etag}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
+        elif store is not None and (kept := store.get(key)) is not None:
+            response = Response(kept, mimetype="application/json")
         else:
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
+            if store is not None:
+                store.set(key, response.get_data(as_text=True))
         response.set_etag(etag)
         if modified is not None:
             response.last_modified = modified
