@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -387,3 +388,20 @@ def test_signed_in_browser_session_grants_nothing_on_the_api(
     response = admin.get("/api/v1/moderation/comments")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_unexpected_error_is_a_json_500(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(TESTING=False)
+    with app.app_context():
+        slug = factories.make_post().slug
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("blog.api.comments.build_thread", broken)
+    monkeypatch.setattr(app.logger, "disabled", True)
+    response = app.test_client().get(f"/api/v1/posts/{slug}/comments")
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal_error"
