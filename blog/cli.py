@@ -183,5 +183,78 @@ def tokens_command(username: str | None) -> None:
         click.echo("no tokens")
 
 
+@blog_cli.command("import-wxr")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_wxr_command(file: str) -> None:
+    """Import a WordPress export (WXR): authors, categories, tags, posts, pages, comments.
+
+    Safe to run again: what is already there is left alone. A file that is not a WordPress
+    export, or a hostile one (entities, DTDs), is refused and nothing is stored.
+    """
+    from blog.wxr import WxrError, read_wxr
+    from blog.wxr_import import import_wxr
+
+    try:
+        document = read_wxr(file)
+        with click.progressbar(length=len(document.items), label="Importing") as bar:
+            report = import_wxr(document, progress=bar.update)
+    except WxrError as error:
+        raise click.ClickException(str(error)) from None
+    for kind in ("authors", "categories", "tags", "posts", "comments"):
+        click.echo(
+            f"{kind}: {report.created[kind]} imported, {report.existing[kind]} already there"
+        )
+    for reason, count in sorted(report.skipped.items()):
+        click.echo(f"skipped: {count} item(s) of type or status {reason!r}")
+
+
+@blog_cli.command("export-wxr")
+@click.argument("file", type=click.File("w", encoding="utf-8", atomic=True))
+def export_wxr_command(file: click.utils.LazyFile) -> None:
+    """Write every author, category, tag, post and comment as WordPress eXtended RSS 1.2."""
+    from flask import current_app
+
+    from blog.settings import load_settings
+    from blog.wxr_export import export_wxr
+
+    site_url = current_app.config.get("SITE_URL") or "http://localhost"
+    settings = load_settings()
+    with current_app.test_request_context(base_url=site_url):
+        counts = export_wxr(file, site_url, settings.site_title, settings.tagline)
+    click.echo(
+        f"exported {counts.posts} post(s), {counts.comments} comment(s), {counts.authors} "
+        f"author(s), {counts.categories} categories and {counts.tags} tags; links use {site_url}",
+        err=file.name == "-",
+    )
+
+
+@blog_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup_command(file: str) -> None:
+    """Copy the live SQLite database to FILE, consistently, while the site runs."""
+    from pathlib import Path
+
+    from blog.backup import BackupError, backup_database
+    from blog.extensions import db
+
+    try:
+        made = backup_database(db.engine.url, Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backed up to {made.path} ({made.size:,} bytes); integrity check: ok")
+
+
+@blog_cli.command("resanitize")
+def resanitize_command() -> None:
+    """Render every post and comment body again from its source (after an allowlist change)."""
+    from blog.resanitize import resanitize_all
+
+    done = resanitize_all()
+    click.echo(
+        f"posts: {done.posts_changed} of {done.posts} re-rendered; "
+        f"comments: {done.comments_changed} of {done.comments} re-rendered"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(blog_cli)

@@ -1,0 +1,66 @@
+"""``flask blog resanitize``: render every stored body again from its source.
+
+After the sanitizer's allowlist changes, stored ``body_html`` still reflects the old rules. Each
+post's HTML is rendered again from its ``body_source`` (Markdown, or the HTML of an imported
+post, which the Markdown renderer passes through to the sanitizer) and each comment's from what
+its author typed. Only bodies that come out different are written, in batches, each batch its
+own short write transaction so that the site keeps taking comments meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from blog.database import begin_write
+from blog.extensions import db
+from blog.models import Comment, Post
+from blog.sanitize import render_markdown, sanitize_comment
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Resanitized:
+    posts: int  # checked
+    posts_changed: int
+    comments: int
+    comments_changed: int
+
+
+def resanitize_all(batch: int = BATCH) -> Resanitized:
+    """Re-render every post and comment body; returns how many were checked and changed."""
+    posts, posts_changed = _rerender(Post, render_markdown, batch)
+    comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
+    return Resanitized(posts, posts_changed, comments, comments_changed)
+
+
+def _rerender(
+    model: type[Post] | type[Comment], render: Callable[[str], str], batch: int
+) -> tuple[int, int]:
+    checked = changed = 0
+    last_id = 0
+    while True:
+        begin_write()
+        rows = db.session.execute(
+            select(model.id, model.body_source, model.body_html)
+            .where(model.id > last_id)
+            .order_by(model.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            db.session.rollback()
+            return checked, changed
+        updates = [
+            {"id": row_id, "body_html": fresh}
+            for row_id, source, stored in rows
+            if (fresh := render(source or "")) != stored
+        ]
+        if updates:
+            db.session.execute(update(model), updates)
+        db.session.commit()
+        checked += len(rows)
+        changed += len(updates)
+        last_id = rows[-1][0]
