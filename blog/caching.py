@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, make_response, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -30,7 +30,17 @@ from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
 from blog.extensions import db
-from blog.models import Category, Comment, Post, Setting, Tag, User, post_categories, post_tags
+from blog.models import (
+    Category,
+    Comment,
+    Post,
+    PostStatus,
+    Setting,
+    Tag,
+    User,
+    post_categories,
+    post_tags,
+)
 from blog.settings import CONTENT_VERSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +53,7 @@ _MARK = "blog_content_changed"
 # Changes when templates or the stylesheet change meaning; part of every ETag.
 PAGE_FORMAT = "1"
 SHARED_MAX_AGE = 30
+UPCOMING_LIMIT = 50
 
 
 def _is_content(instance: object) -> bool:
@@ -68,7 +79,24 @@ def _on_execute(state: ORMExecuteState) -> None:
 def _before_commit(session: Session) -> None:
     if not session.info.pop(_MARK, False):
         return
-    stamp = json.dumps({"at": datetime.now(UTC).isoformat()})
+    now = datetime.now(UTC)
+    # Scheduled posts become visible with no write at all: the stamp lists when the next ones
+    # are due, and effective_version() moves on by itself as each of those times passes.
+    upcoming = list(
+        session.scalars(
+            select(Post.published_at)
+            .where(Post.status == PostStatus.PUBLISHED, Post.published_at > now)
+            .order_by(Post.published_at)
+            .limit(UPCOMING_LIMIT)
+        )
+    )
+    stamp = json.dumps(
+        {
+            "at": now.isoformat(),
+            "upcoming": [t.isoformat() for t in upcoming if t is not None],
+            "more": len(upcoming) == UPCOMING_LIMIT,
+        }
+    )
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Setting).values(key=CONTENT_VERSION_KEY, value=stamp)
@@ -93,10 +121,39 @@ def install_content_version_tracking() -> None:
 
 
 def version_time(version: str) -> datetime | None:
+    """When the content (as ``version`` describes it) last changed."""
     try:
         return datetime.fromisoformat(json.loads(version)["at"])
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def effective_version(stamp: str, now: datetime | None = None) -> str:
+    """The content version as of ``now``: the stored stamp, moved on by every scheduled post
+    whose time has come since it was written. Its ``at`` is when the content last changed."""
+    try:
+        data = json.loads(stamp)
+        changed = datetime.fromisoformat(data["at"])
+        upcoming = [datetime.fromisoformat(t) for t in data.get("upcoming", [])]
+        more = bool(data.get("more"))
+    except (ValueError, TypeError, KeyError):
+        return stamp
+    now = now or _now()
+    passed = [t for t in upcoming if t <= now]
+    if passed:
+        changed = max(changed, passed[-1])
+    effective: dict[str, object] = {"at": changed.isoformat(), "base": data["at"]}
+    effective["published"] = len(passed)
+    if more and len(passed) == len(upcoming):
+        # Past the last due time the stamp knows of: let the version move every minute until
+        # the next write writes a fresh list.
+        effective["minute"] = now.strftime("%Y-%m-%dT%H:%M")
+        effective["at"] = now.replace(second=0, microsecond=0).isoformat()
+    return json.dumps(effective)
 
 
 class MemoryPageStore:

@@ -29,9 +29,11 @@ def site_settings() -> Settings:
 
 
 def content_version() -> str:
-    """The stamp of the last change to public content, read with the settings."""
+    """The version of public content now (read with the settings; scheduled posts included)."""
+    from blog.caching import effective_version
+
     site_settings()
-    return g.blog_content_version  # type: ignore[no-any-return]
+    return effective_version(g.blog_content_version)
 
 
 def format_date(value: datetime | None) -> str:

@@ -158,3 +158,33 @@ def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]
     first.set("shared-key-test", "<p>rendered once</p>")
     assert second.get("shared-key-test") == "<p>rendered once</p>"
     assert RedisPageStore("redis://127.0.0.1:1/0").get("anything") is None  # dead Redis: a miss
+
+
+def test_a_scheduled_post_appears_at_its_time_without_any_write(
+    client: FlaskClient, monkeypatch: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from blog import caching, posts
+    from blog.settings import load_settings_and_version
+
+    due = datetime.now(UTC) + timedelta(hours=2)
+    factories.make_post(title="Visible now")
+    factories.make_post(title="Scheduled one", published_at=due)
+    stamp = load_settings_and_version()[1]
+    before = caching.effective_version(stamp, due - timedelta(seconds=1))
+    after = caching.effective_version(stamp, due + timedelta(seconds=1))
+    assert before != after
+    assert caching.effective_version(stamp, due + timedelta(minutes=5)) == after
+
+    first = client.get("/")
+    assert "Scheduled one" not in first.get_data(as_text=True)
+    etag = first.headers["ETag"]
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+    # Two hours later, with nothing written in between:
+    later = due + timedelta(seconds=1)
+    monkeypatch.setattr(caching, "_now", lambda: later)
+    monkeypatch.setattr(posts, "utcnow", lambda: later)
+    page = client.get("/", headers={"If-None-Match": etag})
+    assert page.status_code == 200
+    assert "Scheduled one" in page.get_data(as_text=True)
