@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 import click
 from flask import Flask
@@ -210,7 +211,7 @@ def import_wxr_command(file: str) -> None:
 
 @blog_cli.command("export-wxr")
 @click.argument("file", type=click.File("w", encoding="utf-8", atomic=True))
-def export_wxr_command(file: click.utils.LazyFile) -> None:
+def export_wxr_command(file: TextIO) -> None:
     """Write every author, category, tag, post and comment as WordPress eXtended RSS 1.2."""
     from flask import current_app
 
@@ -224,7 +225,7 @@ def export_wxr_command(file: click.utils.LazyFile) -> None:
     click.echo(
         f"exported {counts.posts} post(s), {counts.comments} comment(s), {counts.authors} "
         f"author(s), {counts.categories} categories and {counts.tags} tags; links use {site_url}",
-        err=file.name == "-",
+        err=True,  # FILE may be "-", standard output
     )
 
 

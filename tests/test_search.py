@@ -289,3 +289,25 @@ def test_migration_indexes_existing_posts_and_downgrade_removes_the_index(
         downgrade(revision="base")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_search_works_on_a_database_built_by_every_migration(
+    database: dict[str, Any], tmp_path: Path
+) -> None:
+    """A later migration that rebuilds ``posts`` (SQLite batch mode) must recreate the index."""
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", **database}, instance_path=str(tmp_path / "i")
+    )
+    with app.app_context():
+        upgrade()
+        post = factories.make_post(title="Migrated", body="indexed after every migration")
+        _, page = search_posts("indexed", 1, 10)
+        assert [hit.post.slug for hit in page.items] == [post.slug]
+        post.body_html = "<p>changed</p>"
+        db.session.commit()
+        _, page = search_posts("changed", 1, 10)
+        assert [hit.post.slug for hit in page.items] == [post.slug]
+        db.session.rollback()
+        downgrade(revision="base")
+        db.session.remove()
+        db.engine.dispose()
