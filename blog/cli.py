@@ -257,5 +257,35 @@ def resanitize_command() -> None:
     )
 
 
+@blog_cli.group("spam")
+def spam_cli() -> None:
+    """The spam filter, taught by the moderators' decisions."""
+
+
+@spam_cli.command("retrain")
+def spam_retrain_command() -> None:
+    """Rebuild the spam filter from the comments' current statuses and say what it learned."""
+    from blog.settings import load_settings
+    from blog.spam import retrain
+
+    learned = retrain()
+    settings = load_settings()
+    click.echo(
+        f"learned from {learned.spam} spam and {learned.ham} approved comment(s); "
+        f"{learned.features} features"
+    )
+    needed = max(1, settings.spam_min_examples)
+    if min(learned.spam, learned.ham) < needed:
+        click.echo(f"the filter acts once it has seen {needed} of each (spam_min_examples)")
+    elif settings.spam_threshold >= 1:
+        click.echo("the filter is off (spam_threshold = 1)")
+    else:
+        click.echo(f"the filter is on: comments scoring above {settings.spam_threshold} are spam")
+    if learned.spam_features:
+        click.echo("most telling of spam: " + ", ".join(learned.spam_features))
+    if learned.ham_features:
+        click.echo("most telling of approved comments: " + ", ".join(learned.ham_features))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(blog_cli)

@@ -15,7 +15,7 @@ from sqlalchemy import Integer, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from blog import notifications
+from blog import notifications, spam
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -205,7 +205,7 @@ def submit_comment(
     fields = clean_fields(form, user, settings)
     by_moderator = user is not None and can(user, Action.MODERATE, post)
     now = utcnow()
-    history, parent, post_id = History(), None, post.id
+    history, parent, post_id, spam_score = History(), None, post.id, None
     if not fields.errors:
         begin_write()
         locked = db.session.scalars(
@@ -221,6 +221,8 @@ def submit_comment(
         if fields.parent_id is not None:
             parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
         history = _history(post.id, fields, ip_address)
+        sample = spam.Sample(fields.name, fields.email, fields.url, fields.body_html, user_agent)
+        spam_score = spam.submission_score(sample, settings)
     candidate = Candidate(
         name=fields.name,
         email=fields.email,
@@ -235,6 +237,7 @@ def submit_comment(
         parent_requested=fields.parent_id is not None or "parent_id" in fields.errors,
         parent=parent,
         by_moderator=by_moderator,
+        spam_score=spam_score,
     )
     decision = decide(candidate, post, settings, history)
     if decision.status is None:

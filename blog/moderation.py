@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, true
 
-from blog import notifications
+from blog import notifications, spam
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -57,6 +57,7 @@ class Candidate:
     parent_requested: bool = False
     parent: ParentFacts | None = None
     by_moderator: bool = False  # signed in and allowed to moderate this post
+    spam_score: float | None = None  # rule 4b, from blog.spam; None while it is not ready
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def decide(candidate: Candidate, post: Post, settings: Settings, history: Histor
     """The status of a new comment and the rule that decided it; the first rule that applies wins.
 
     1 invalid: rejected (400); 2 closed: rejected (403); 3 duplicate (409) or flood (429):
-    rejected; 4 honeypot or disallowed word: spam; 5 a moderator of the post: approved;
+    rejected; 4 honeypot or disallowed word: spam; 4b spam score above the threshold: spam;
+    5 a moderator of the post: approved;
     6 manual moderation: pending; 7 too many links or a moderation word: pending;
     8 previously approved commenter: approved, else pending (approved when that rule is off).
     """
@@ -119,6 +121,9 @@ def decide(candidate: Candidate, post: Post, settings: Settings, history: Histor
     found = _find_word(settings.disallowed_keys, candidate)
     if found:
         return Decision(CommentStatus.SPAM, _reason("spam: disallowed word", *found), 4)
+    score = candidate.spam_score
+    if score is not None and score > settings.spam_threshold:  # rule 4b
+        return Decision(CommentStatus.SPAM, f"spam score {spam.describe_score(score)}", 4)
     if candidate.by_moderator:
         return Decision(CommentStatus.APPROVED, "approved: posted by a moderator of the post", 5)
     if settings.comment_moderation:
@@ -371,6 +376,8 @@ def _change_statuses(
     changes: Iterable[tuple[Comment, CommentStatus]], actor: User | None, reason: str
 ) -> list[Comment]:
     """Change locked comments' statuses, write one event each, move the counts; no commit."""
+    changes = list(changes)
+    spam.learn_changes(changes, actor)  # the spam filter learns from people's decisions
     deltas: dict[int, int] = defaultdict(int)
     changed: list[Comment] = []
     actor_id = actor.id if actor is not None else None

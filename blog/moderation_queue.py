@@ -4,15 +4,17 @@ status and the pending count of each post, in a constant number of queries."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from blog import spam
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
 from blog.moderation import moderation_scope
 from blog.posts import Page, PageNotFound
+from blog.settings import Settings, load_settings
 
 QUEUE_STATUSES = tuple(CommentStatus)
 QUEUE_PER_PAGE = 20
@@ -34,10 +36,15 @@ class Queue:
     pending_by_post: dict[int, int]
     parent_names: dict[int, str]
     post: Post | None
+    spam_filter: spam.FilterState | None = None
+    spam_scores: dict[int, float] = field(default_factory=dict)  # while the filter is ready
 
 
 def moderation_queue(
-    user: User | None, where: QueueFilter, per_page: int = QUEUE_PER_PAGE
+    user: User | None,
+    where: QueueFilter,
+    per_page: int = QUEUE_PER_PAGE,
+    settings: Settings | None = None,
 ) -> Queue:
     """One page of the queue with the counts per status, in a constant number of queries.
 
@@ -85,6 +92,7 @@ def moderation_queue(
     post = None
     if where.post_id is not None:
         post = items[0].post if items else db.session.get(Post, where.post_id)
+    spam_filter, spam_scores = spam.scores_for(items, settings or load_settings())
     return Queue(
         filter=where,
         comments=Page(items, where.page, per_page, total or 0),
@@ -92,6 +100,8 @@ def moderation_queue(
         pending_by_post=pending_counts({c.post_id for c in items}),
         parent_names=parent_names,
         post=post,
+        spam_filter=spam_filter,
+        spam_scores=spam_scores,
     )
 
 

@@ -34,6 +34,9 @@ class Settings:
     moderation_notify: bool = True
     comments_notify: bool = True
     require_name_email: bool = True
+    spam_min_examples: int = 20  # of each kind, before the spam filter acts (rule 4b)
+    spam_threshold: float = 0.9  # a spam score above this marks the comment as spam; 1 = off
+    ip_retention_days: int = 0  # 0 keeps commenters' IP addresses, as WordPress does
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -68,6 +71,14 @@ def coerce(name: str, raw: Any) -> Any:
         if value < 0 or value > 1_000_000:
             raise InvalidSetting(f"{name} must be between 0 and 1000000.")
         return value
+    if kind is float:
+        try:
+            number = float(str(raw).strip())
+        except ValueError:
+            raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.") from None
+        if not 0 <= number <= 1:  # NaN fails too
+            raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.")
+        return number
     value = str(raw)
     if name == "default_comments_page" and value not in {"oldest", "newest"}:
         raise InvalidSetting("default_comments_page must be oldest or newest.")
@@ -88,7 +99,10 @@ def load_settings_and_version() -> tuple[Settings, str]:
     """The settings and the content version stamp, in one query."""
     stored: dict[str, Any] = {}
     version = ""
-    for key, value in db.session.execute(select(Setting.key, Setting.value)):
+    # Only the keys read here: other rows (the spam filter's model) can be large.
+    wanted = [*FIELD_TYPES, CONTENT_VERSION_KEY]
+    rows = db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(wanted)))
+    for key, value in rows:
         if key == CONTENT_VERSION_KEY:
             version = value
         elif key in FIELD_TYPES:

@@ -17,7 +17,7 @@ from blog.settings import InvalidSetting, Settings, coerce, save_settings
 class SettingField:
     name: str
     label: str
-    kind: str  # "text", "textarea", "bool", "int" or "choice"
+    kind: str  # "text", "textarea", "bool", "int", "probability" or "choice"
     help: str = ""
     minimum: int = 0
     maximum: int = 1_000_000
@@ -123,6 +123,35 @@ GROUPS: list[tuple[str, list[SettingField]]] = [
             ),
         ],
     ),
+    (
+        "Spam filter",
+        [
+            SettingField(
+                "spam_threshold",
+                "Mark a comment as spam when its spam score is above",
+                "probability",
+                "A number from 0 to 1; 1 turns the filter off.",
+            ),
+            SettingField(
+                "spam_min_examples",
+                "Spam and approved comments the filter must have learned from, of each, first",
+                "int",
+                minimum=1,
+            ),
+        ],
+    ),
+    (
+        "Privacy",
+        [
+            SettingField(
+                "ip_retention_days",
+                "Shorten commenters' IP addresses after (days)",
+                "int",
+                "0 keeps them. flask blog purge shortens older ones to /24 (IPv4) or /48 (IPv6).",
+                maximum=36_500,
+            ),
+        ],
+    ),
 ]
 
 FIELDS: dict[str, SettingField] = {f.name: f for _, group in GROUPS for f in group}
@@ -154,6 +183,8 @@ def _check(spec: SettingField, raw: str) -> object:
         if not spec.minimum <= value <= spec.maximum:
             raise InvalidSetting(f"Enter a number from {spec.minimum} to {spec.maximum}.")
         return value
+    if spec.kind == "probability":
+        return coerce(spec.name, raw)
     if spec.kind == "choice":
         if raw not in {key for key, _ in spec.choices}:
             raise InvalidSetting("Choose one of the options.")

@@ -11,6 +11,15 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from blog.cleanup import (
+    CleanupAction,
+    CleanupRejected,
+    Criteria,
+    Criterion,
+    clean_up,
+    parse_criteria,
+    preview,
+)
 from blog.comments import (
     MAX_ID,
     CommentForm,
@@ -34,6 +43,8 @@ from blog.moderation import (
 from blog.moderation_queue import QUEUE_STATUSES, QueueFilter, moderation_queue
 from blog.permissions import Action
 from blog.posts import PageNotFound, parse_page
+from blog.spam import describe_score
+from blog.templating import site_settings
 from blog.views.access import authorize, require, signed_in_user
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
@@ -111,7 +122,7 @@ def _comment(comment_id: int) -> Comment:
 def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple[str, int]:
     where = _filter()
     try:
-        queue = moderation_queue(signed_in_user(), where)
+        queue = moderation_queue(signed_in_user(), where, settings=site_settings())
     except PageNotFound:
         if where.page == 1:
             abort(404)
@@ -135,6 +146,7 @@ def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple
         replyable=REPLYABLE,
         labels=ACTION_LABELS,
         keep=kept_filters(),
+        describe_score=describe_score,
     )
     return page, status
 
@@ -217,3 +229,77 @@ def reply(comment_id: int) -> Response | tuple[str | Response, int]:
         return _render(editor, rejected.status_code)
     flash("Reply posted.", "success")
     return _back()
+
+
+# --- Clean-up after a spam wave --------------------------------------------------------------
+
+CLEANUP_DONE = {CleanupAction.SPAM: "marked as spam", CleanupAction.DELETE: "deleted permanently"}
+
+
+def _render_cleanup(
+    values: dict[str, str], criteria: Criteria | None = None, error: CleanupRejected | None = None
+) -> tuple[str, int]:
+    found = preview(_moderator(), criteria) if criteria is not None else None
+    page = render_template(
+        "admin/comment_cleanup.html",
+        values=values,
+        kinds=Criterion,
+        found=found,
+        error=error,
+        actions=CleanupAction,
+        statuses=QUEUE_STATUSES,
+    )
+    return page, error.status_code if error is not None else 200
+
+
+@bp.route("/cleanup")
+@require(Action.MODERATE)
+def cleanup() -> tuple[str, int]:
+    """The form, and with criteria the preview of what they match: nothing changes on GET."""
+    values = {name: request.args.get(name, "") for name in ("kind", "value")}
+    if not values["value"] and not request.args.get("kind"):
+        return _render_cleanup(values)
+    try:
+        criteria = parse_criteria(values["kind"], values["value"])
+    except CleanupRejected as rejected:
+        return _render_cleanup(values, error=rejected)
+    return _render_cleanup(values, criteria)
+
+
+@bp.route("/cleanup", methods=["POST"])
+@require(Action.MODERATE)
+def cleanup_apply() -> Response | tuple[str, int]:
+    """Mark as spam or delete every comment the previewed criteria match, up to ``upto``."""
+    values = {name: request.form.get(name, "") for name in ("kind", "value")}
+    criteria = None
+    try:
+        criteria = parse_criteria(values["kind"], values["value"])
+        action = _cleanup_action(request.form.get("action", ""))
+        upto = _upto(request.form.get("upto", ""))
+        cleaned = clean_up(_moderator(), criteria, action, upto)
+    except CleanupRejected as rejected:
+        return _render_cleanup(values, criteria, rejected)
+    count = f"{cleaned.done} comment{'s' if cleaned.done != 1 else ''}"
+    skipped = ""
+    if cleaned.skipped:
+        skipped = f"; {cleaned.skipped} already in spam or trash left as they were"
+    flash(f"{count} {CLEANUP_DONE[action]}{skipped}.", "success")
+    again = url_for("moderation.cleanup", kind=criteria.kind.value, value=values["value"])
+    return redirect(again, 303)
+
+
+def _cleanup_action(raw: str) -> CleanupAction:
+    try:
+        return CleanupAction(raw)
+    except ValueError:
+        raise CleanupRejected("Choose Mark as spam or Delete permanently.", "action") from None
+
+
+def _upto(raw: str) -> int:
+    try:
+        upto = parse_id(raw)
+    except ValueError:
+        upto = None
+    if upto is None:
+        raise CleanupRejected("Preview the matching comments first, then choose an action.")
+    return upto
