@@ -83,7 +83,18 @@ def _unexpected(_error: InternalServerError) -> tuple[str | Response, int]:
     return render_error(500)
 
 
+def _refuse_nul_bytes() -> tuple[str | Response, int] | None:
+    """NUL cannot be stored or looked up (PostgreSQL refuses it in text): answer before it
+    reaches a query. A path with NUL names nothing; a query string with NUL is malformed."""
+    if "\x00" in request.path:
+        return render_error(404)
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        return render_error(400, "The address contains a character that is not allowed.")
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_bytes)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(InternalServerError, _unexpected)

@@ -40,3 +40,12 @@ def test_raw_bytes_in_the_path_never_500(app: Flask, raw: bytes) -> None:
     path = "/blog/" + "".join(f"%{b:02X}" for b in raw) + "/"
     response = app.test_client().get(path)
     assert response.status_code < 500
+
+
+def test_nul_bytes_in_paths_and_queries_are_refused_cleanly(app: Flask) -> None:
+    post = factories.make_post(title="Nul target")
+    client = app.test_client()
+    assert client.get("/blog/%00/").status_code == 404
+    assert client.get(f"/blog/{post.slug}%00/").status_code == 404
+    assert client.get("/", query_string={"page": "1\x00"}).status_code == 400
+    assert client.get("/search/", query_string={"q": "a\x00b"}).status_code == 400
