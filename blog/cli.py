@@ -128,14 +128,23 @@ def settings_command(changes: tuple[str, ...]) -> None:
 @click.option("--spam-days", default=15, show_default=True, type=click.IntRange(min=0))
 @click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
 def purge_command(spam_days: int, trash_days: int) -> None:
-    """Delete spam and trashed comments older than the given number of days, for good."""
+    """Delete spam and trashed comments older than the given number of days, for good; shorten
+    IP addresses older than the ip_retention_days setting."""
+    from blog.privacy import truncate_old_ips
     from blog.purge import purge_comments
+    from blog.settings import load_settings
 
     purged = purge_comments(spam_days, trash_days)
     click.echo(
         f"deleted {purged.spam} spam comment(s) older than {spam_days} days and "
         f"{purged.trash} trashed comment(s) older than {trash_days} days"
     )
+    days = load_settings().ip_retention_days
+    if days:
+        shortened = truncate_old_ips(days)
+        click.echo(f"shortened the IP address of {shortened} comment(s) older than {days} days")
+    else:
+        click.echo("IP addresses are kept (ip_retention_days = 0)")
 
 
 @blog_cli.command("token")
@@ -255,6 +264,70 @@ def resanitize_command() -> None:
         f"posts: {done.posts_changed} of {done.posts} re-rendered; "
         f"comments: {done.comments_changed} of {done.comments} re-rendered"
     )
+
+
+@blog_cli.group("personal-data")
+def personal_data_cli() -> None:
+    """Export or erase what the blog holds about a commenter's email address."""
+
+
+@personal_data_cli.command("export")
+@click.argument("email")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the JSON to this file (readable by its owner only) instead of standard output.",
+)
+def personal_data_export_command(email: str, output: str | None) -> None:
+    """Every comment by EMAIL (post, text, status, times, name, website, IP address, user
+    agent) and its notification settings, as JSON."""
+    import json
+    import os
+
+    from blog.privacy import PrivacyError, export_personal_data
+
+    try:
+        data = export_personal_data(email)
+    except PrivacyError as error:
+        raise click.ClickException(str(error)) from None
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from None
+    click.echo(f"wrote {len(data['comments'])} comment(s) of {data['email']} to {output}", err=True)
+
+
+@personal_data_cli.command("erase")
+@click.argument("email")
+@click.option(
+    "--delete-text",
+    is_flag=True,
+    help="Also delete the comments (their text is replaced where approved replies hang on them).",
+)
+def personal_data_erase_command(email: str, delete_text: bool) -> None:
+    """Anonymize every comment by EMAIL: name, email, website, IP address and user agent."""
+    from blog.privacy import PrivacyError, erase_personal_data
+
+    try:
+        done = erase_personal_data(email, delete_text)
+    except PrivacyError as error:
+        raise click.ClickException(str(error)) from None
+    if not (done.anonymized or done.deleted):
+        click.echo(f"no comments by {done.email}; nothing changed")
+        return
+    click.echo(f"anonymized {done.anonymized} comment(s) of {done.email}")
+    if delete_text:
+        click.echo(
+            f"deleted {done.deleted} comment(s) for good ({done.approved_removed} of them "
+            f"approved); replaced the text of {done.text_replaced} that have approved replies"
+        )
 
 
 @blog_cli.group("spam")

@@ -294,6 +294,29 @@ def learn_changes(changes: Sequence[tuple[Comment, CommentStatus]], actor: User 
     _save(model)
 
 
+def revise_examples(
+    revisions: Sequence[tuple[Comment, Sample | None]], forget_hosts: Iterable[str] = ()
+) -> None:
+    """Before comments are rewritten or deleted, in the caller's transaction: take back what
+    each taught the filter and learn its new version (None: deleted, nothing to learn), then
+    forget every feature naming one of ``forget_hosts`` (an erased commenter's website)."""
+    hosts = {host for host in forget_hosts if host}
+    taught = _examples_among([c.id for c, _ in revisions if c.status in LABEL_OF])
+    if not taught and not hosts:
+        return
+    model = _load_for_update()
+    for comment, revised in revisions:
+        if comment.id in taught:
+            label = LABEL_OF[comment.status]
+            model.learn(features(Sample.of(comment)), label, -1)
+            if revised is not None:
+                model.learn(features(revised), label)
+    for token in [t for t in model.counts if t.partition(":")[2] in hosts]:
+        spam, ham = model.counts.pop(token)
+        model.totals = [model.totals[SPAM] - spam, model.totals[HAM] - ham]
+    _save(model)
+
+
 @dataclass(frozen=True)
 class Training:
     """What :func:`retrain` learned."""

@@ -1,0 +1,346 @@
+"""Commenters' personal data: `flask blog personal-data export|erase EMAIL`, and IP retention."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import String, func, inspect, select, update
+
+from blog.counts import apply_count_delta, count_delta, find_drift
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, utcnow
+from blog.moderation import set_status
+from blog.privacy import DELETED_TEXT, erase_personal_data, truncate_ip, truncate_old_ips
+from blog.sanitize import sanitize_comment
+from blog.settings import save_settings
+from blog.spam import load_model, retrain
+from tests import factories
+
+P, A, S = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM
+ADDRESS = "Ann.Lee@Example.org"
+
+
+def add(
+    post: Post,
+    body: str,
+    status: CommentStatus = A,
+    email: str = "ann.lee@example.org",
+    parent: Comment | None = None,
+    ip: str = "203.0.113.77",
+    created_at: Any = None,
+    notify: bool = False,
+) -> Comment:
+    comment = Comment(
+        post_id=post.id,
+        parent_id=parent.id if parent else None,
+        author_name="Ann Lee" if "ann" in email.lower() else "Bob",
+        author_email=email,
+        author_url="https://ann-lee.example/blog" if "ann" in email.lower() else "",
+        body_source=body,
+        body_html=sanitize_comment(body),
+        status=status,
+        ip_address=ip,
+        user_agent="Mozilla/5.0 Firefox/128.0 AnnBrowser" if "ann" in email else "Mozilla/5.0",
+        notify_replies=notify,
+        created_at=created_at or utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    apply_count_delta(post.id, count_delta(None, status))
+    db.session.commit()
+    return comment
+
+
+@pytest.fixture
+def threads(app: Flask) -> dict[str, Any]:
+    """Ann's comments in several states on two posts, with replies by Bob and by herself."""
+    first, second = factories.make_post(title="First post"), factories.make_post()
+    lone = add(first, "Ann's lone remark.", notify=True)
+    answered = add(first, "Ann's question, answered by Bob.")
+    bob = add(first, "Bob answers Ann.", parent=answered, email="bob@example.net", ip="192.0.2.5")
+    held = add(second, "Ann's held comment.", P)
+    spam = add(second, "Ann's comment marked as spam.", P)
+    set_status(spam.id, S, factories.make_user(role=Role.MODERATOR), "by ann.lee@example.org")
+    own_thread = add(second, "Ann starts a thread.")
+    own_reply = add(second, "Ann replies to herself.", parent=own_thread, notify=True)
+    other = add(second, "Carol's comment.", email="carol@example.com", ip="192.0.2.9")
+    return {
+        "first": first,
+        "second": second,
+        "ann": [lone, answered, held, spam, own_thread, own_reply],
+        "lone": lone,
+        "answered": answered,
+        "bob": bob,
+        "own_thread": own_thread,
+        "own_reply": own_reply,
+        "other": other,
+    }
+
+
+def run(app: Flask, *args: str) -> Any:
+    return app.test_cli_runner().invoke(args=["blog", "personal-data", *args])
+
+
+def everything_stored() -> str:
+    """Every text value in every table, the settings included, as one string."""
+    values: list[str] = []
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, String)]
+        if not columns or not inspect(db.engine).has_table(table.name):
+            continue
+        for row in db.session.execute(select(*columns)):
+            values.extend(str(v) for v in row if v is not None)
+    return "\n".join(values)
+
+
+def test_export_gives_every_comment_and_notification_setting_of_the_address(
+    app: Flask, threads: dict[str, Any]
+) -> None:
+    result = run(app, "export", ADDRESS)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["email"] == "ann.lee@example.org"
+    exported = data["comments"]
+    assert [c["id"] for c in exported] == [c.id for c in threads["ann"]]
+    lone = exported[0]
+    assert lone["post"] == {"slug": threads["first"].slug, "title": "First post"}
+    assert lone["body"] == "Ann's lone remark."
+    assert lone["status"] == "approved"
+    assert lone["name"] == "Ann Lee"
+    assert lone["url"] == "https://ann-lee.example/blog"
+    assert lone["ip_address"] == "203.0.113.77"
+    assert lone["user_agent"].endswith("AnnBrowser")
+    assert lone["notify_replies"] is True
+    assert lone["created_at"].endswith("+00:00")
+    assert {c["status"] for c in exported} == {"approved", "pending", "spam"}
+    assert data["notifications"] == {
+        "reply_notifications": True,
+        "subscribed_comment_ids": [threads["lone"].id, threads["own_reply"].id],
+    }
+    assert "Bob answers" not in result.output and "Carol" not in result.output
+
+
+def test_export_writes_a_file_only_its_owner_can_read(
+    app: Flask, threads: dict[str, Any], tmp_path: Path
+) -> None:
+    target = tmp_path / "ann.json"
+    result = run(app, "export", "ann.lee@example.org", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert "wrote 6 comment(s) of ann.lee@example.org" in result.output
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert len(json.loads(target.read_text(encoding="utf-8"))["comments"]) == 6
+
+
+def test_export_includes_an_account_with_that_address(app: Flask) -> None:
+    factories.make_user(role=Role.AUTHOR, username="ann", email="ann.lee@example.org")
+    data = json.loads(run(app, "export", ADDRESS).output)
+    assert data["comments"] == []
+    assert [a["username"] for a in data["accounts"]] == ["ann"]
+
+
+def test_erase_anonymizes_every_comment_and_leaves_no_trace(
+    app: Flask, threads: dict[str, Any]
+) -> None:
+    retrain()  # the filter learns the comments (as after an import)
+    counts = dict(db.session.execute(select(Post.id, Post.comment_count)).all())
+    before = everything_stored()
+    assert "ann.lee@example.org" in before and "203.0.113.77" in before
+    assert "ann-lee.example" in before  # in the spam filter's model too
+    result = run(app, "erase", ADDRESS)
+    assert result.exit_code == 0, result.output
+    assert "anonymized 6 comment(s) of ann.lee@example.org" in result.output
+    stored = everything_stored().casefold()
+    for trace in ("ann.lee@example.org", "203.0.113.77", "ann-lee.example", "annbrowser"):
+        assert trace not in stored, trace
+    rows = db.session.execute(
+        select(
+            Comment.author_name,
+            Comment.author_email,
+            Comment.author_url,
+            Comment.ip_address,
+            Comment.user_agent,
+            Comment.notify_replies,
+        ).where(Comment.id.in_([c.id for c in threads["ann"]]))
+    ).all()
+    assert set(rows) == {("Anonymous", "", "", "", "", False)}
+    texts = db.session.scalars(select(Comment.body_source).order_by(Comment.id)).all()
+    assert "Ann's lone remark." in texts  # the text stays unless asked otherwise
+    assert dict(db.session.execute(select(Post.id, Post.comment_count)).all()) == counts
+    assert find_drift() == []
+    assert db.session.scalar(select(Comment.author_email).where(Comment.id == threads["bob"].id))
+    assert run(app, "export", ADDRESS).output.count('"id"') == 0
+    # The spam filter took back what Ann's comments taught it and learned them anonymized.
+    learned = load_model()
+    assert learned.examples == [1, 6]
+    assert (retrain().spam, load_model().counts) == (1, learned.counts)
+
+
+def test_erase_with_delete_text_keeps_only_what_holds_other_peoples_replies(
+    app: Flask, threads: dict[str, Any]
+) -> None:
+    answered_id, bob_id = threads["answered"].id, threads["bob"].id
+    ann_ids = [c.id for c in threads["ann"]]
+    result = run(app, "erase", ADDRESS, "--delete-text")
+    assert result.exit_code == 0, result.output
+    assert "anonymized 1 comment(s)" in result.output
+    assert "deleted 5 comment(s) for good (3 of them approved)" in result.output
+    assert "replaced the text of 1 that have approved replies" in result.output
+    left = db.session.execute(
+        select(Comment.id, Comment.author_name, Comment.body_source).where(Comment.id.in_(ann_ids))
+    ).all()
+    assert left == [(answered_id, "Anonymous", DELETED_TEXT)]
+    assert db.session.scalar(select(Comment.parent_id).where(Comment.id == bob_id)) == answered_id
+    assert find_drift() == []
+    first, second = threads["first"].id, threads["second"].id
+    counts = dict(db.session.execute(select(Post.id, Post.comment_count)).all())
+    assert counts == {first: 2, second: 1}  # the placeholder, Bob; Carol
+    assert "ann.lee@example.org" not in everything_stored().casefold()
+    assert db.session.scalar(select(func.count(ModerationEvent.id))) == 0
+
+
+def test_erasing_an_address_without_comments_changes_nothing(
+    app: Flask, threads: dict[str, Any]
+) -> None:
+    result = run(app, "erase", "nobody@example.org", "--delete-text")
+    assert result.exit_code == 0
+    assert "no comments by nobody@example.org; nothing changed" in result.output
+    assert erase_personal_data("NOBODY@example.org").anonymized == 0
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "ann", "@example.org", "ann@", "a b@example.org"])
+def test_commands_refuse_what_is_not_an_address_and_change_nothing(
+    app: Flask, threads: dict[str, Any], bad: str
+) -> None:
+    before = everything_stored()
+    for command in ("export", "erase"):
+        result = run(app, command, bad)
+        assert result.exit_code == 1, result.output
+        assert "is not an email address" in result.output
+    assert everything_stored() == before
+
+
+def test_ips_are_shortened_to_a_24_or_48_network() -> None:
+    assert truncate_ip("203.0.113.77") == "203.0.113.0"
+    assert truncate_ip(" 10.1.2.3 ") == "10.1.2.0"
+    assert truncate_ip("2001:db8:abcd:12:3456::1") == "2001:db8:abcd::"
+    assert truncate_ip("2001:DB8:ABCD::") == "2001:db8:abcd::"
+    assert truncate_ip("::ffff:198.51.100.200") == "198.51.100.0"
+    assert truncate_ip("fe80::1%eth0") == "fe80::"
+    assert truncate_ip("not an address") == ""
+    assert truncate_ip("") == ""
+
+
+def test_purge_shortens_old_ips_when_retention_is_set(app: Flask) -> None:
+    post = factories.make_post()
+    now = utcnow()
+    old_v4 = add(post, "old", created_at=now - timedelta(days=40), ip="203.0.113.77")
+    old_v6 = add(post, "old six", created_at=now - timedelta(days=31), ip="2001:db8:1:2::9")
+    old_junk = add(post, "old junk", created_at=now - timedelta(days=35), ip="unknown")
+    fresh = add(post, "fresh", created_at=now - timedelta(days=29), ip="203.0.113.78")
+    updated = db.session.scalar(select(Comment.updated_at).where(Comment.id == old_v4.id))
+    runner = app.test_cli_runner()
+    kept = runner.invoke(args=["blog", "purge"])
+    assert "IP addresses are kept (ip_retention_days = 0)" in kept.output
+    save_settings({"ip_retention_days": 30})
+    result = runner.invoke(args=["blog", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "shortened the IP address of 3 comment(s) older than 30 days" in result.output
+    ips = dict(db.session.execute(select(Comment.id, Comment.ip_address)).all())
+    assert ips[old_v4.id] == "203.0.113.0"
+    assert ips[old_v6.id] == "2001:db8:1::"
+    assert ips[old_junk.id] == ""
+    assert ips[fresh.id] == "203.0.113.78"
+    assert db.session.scalar(select(Comment.updated_at).where(Comment.id == old_v4.id)) == updated
+    again = runner.invoke(args=["blog", "purge"])
+    assert "shortened the IP address of 0 comment(s)" in again.output
+    assert truncate_old_ips(0) == 0
+
+
+def test_ip_retention_is_a_setting(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["blog", "settings", "--set", "ip_retention_days=90"]
+    )
+    assert "ip_retention_days = 90  (changed)" in result.output
+    post = factories.make_post()
+    comment = add(post, "old", created_at=utcnow() - timedelta(days=91))
+    db.session.execute(update(Comment).values(ip_address="198.51.100.7"))
+    db.session.commit()
+    assert truncate_old_ips(90) == 1
+    assert db.session.scalar(select(Comment.ip_address).where(Comment.id == comment.id)) == (
+        "198.51.100.0"
+    )
+
+
+# --- Property tests --------------------------------------------------------------------------
+
+addresses = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+    st.sampled_from(
+        [
+            "ann.lee@example.org",
+            "ANN.LEE@EXAMPLE.ORG",
+            "%@%",
+            "_@_",
+            "@",
+            "a@b",
+            "-",
+            "--delete-text",
+            "x" * 300 + "@example.org",
+            "\x00@example.org",
+            "jörg@bücher.example",
+            "' OR 1=1 --@x",
+        ]
+    ),
+)
+examples = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def seeded(app: Flask) -> None:
+    if not getattr(app, "_privacy_seeded", False):
+        post = factories.make_post()
+        add(post, "Someone else's words.", email="carol@example.com", ip="192.0.2.9")
+        app._privacy_seeded = True  # type: ignore[attr-defined]
+
+
+@examples
+@given(address=addresses)
+def test_export_never_crashes_and_changes_nothing(app: Flask, address: str) -> None:
+    seeded(app)
+    before = everything_stored()
+    result = run(app, "export", "--", address)
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    event(f"export exit {result.exit_code}")
+    if result.exit_code == 0:
+        json.loads(result.output)
+    db.session.rollback()
+    assert everything_stored() == before
+
+
+@examples
+@given(address=addresses, delete=st.booleans())
+def test_erase_never_crashes_and_touches_only_that_address(
+    app: Flask, address: str, delete: bool
+) -> None:
+    seeded(app)
+    before = everything_stored()
+    args = ["erase", "--", address] if not delete else ["erase", "--delete-text", "--", address]
+    result = run(app, *args)
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    event(f"erase exit {result.exit_code}")
+    db.session.rollback()
+    if address.strip().casefold() != "carol@example.com":
+        assert everything_stored() == before
+    assert find_drift() == []
