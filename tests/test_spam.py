@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -477,3 +478,13 @@ def test_learning_leaves_the_cached_pages_alone(app: Flask) -> None:
     retrain()
     assert db.session.scalar(version) == before
     assert load_model().examples[HAM] == 30
+
+
+def test_a_wordpress_import_teaches_the_filter_its_statuses_on_retrain(app: Flask) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
+    result = app.test_cli_runner().invoke(args=["blog", "import-wxr", str(fixture)])
+    assert result.exit_code == 0, result.output
+    statuses = db.session.scalars(select(Comment.status)).all()
+    training = retrain()
+    assert (training.spam, training.ham) == (statuses.count(S), statuses.count(A))
+    assert training.spam and training.ham
