@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from bench.apps import BenchDatabase, make_blog_app
 from bench.dataset import FIFTY_SLUG, Plan, Size, generate
 from blog.counts import find_drift, recount_comments
+from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post
 
@@ -312,6 +313,7 @@ def verify(plan: Plan) -> None:
 def discard_submitted_comments(app: Flask, seeded: Seeded) -> int:
     """Delete the replies the POST benchmark added, so every run starts from the seeded data."""
     with app.app_context():
+        begin_write()
         newer = Comment.id > seeded.max_comment_id
         approved = db.session.scalar(
             select(func.count(Comment.id)).where(newer, Comment.status == CommentStatus.APPROVED)
