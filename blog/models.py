@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -66,6 +67,8 @@ class CommentStatus(enum.StrEnum):
     APPROVED = "approved"
     SPAM = "spam"
     TRASH = "trash"
+    # Waiting for its author to click the link mailed to them (require_email_confirmation).
+    UNCONFIRMED = "unconfirmed"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -234,8 +237,14 @@ class Comment(db.Model):
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_approved: Mapped[bool] = mapped_column(  # "Email me when my comment is approved"
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last edit of the text
+    # Deleted by its author while it had approved replies: the text is gone, the thread stays.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
@@ -261,6 +270,42 @@ class ModerationEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class CommentRevision(db.Model):
+    """The text a comment had before one edit (by its author or a moderator), kept for
+    moderators. The comment holds the current text; its revisions, what it said before."""
+
+    __tablename__ = "comment_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who made the edit that replaced this text: a signed-in user, or None for an anonymous
+    # reader (the comment's author, known by the commenter cookie). The name is kept as it was.
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    editor_name: Mapped[str] = mapped_column(String(245), default="")
+
+    editor: Mapped[User | None] = relationship()
+
+
+class CommentReport(db.Model):
+    """A reader's report of a comment ("Report"), with the reason they gave."""
+
+    __tablename__ = "comment_reports"
+    __table_args__ = (
+        Index("ix_comment_reports_comment_id_created_at", "comment_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Setting(db.Model):
