@@ -339,7 +339,7 @@ def spam_cli() -> None:
 def spam_retrain_command() -> None:
     """Rebuild the spam filter from the comments' current statuses and say what it learned."""
     from blog.settings import load_settings
-    from blog.spam import retrain
+    from blog.spam_learning import retrain
 
     learned = retrain()
     settings = load_settings()

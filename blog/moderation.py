@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, true
 
-from blog import notifications, spam
+from blog import notifications, spam, spam_learning
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -377,7 +377,7 @@ def _change_statuses(
 ) -> list[Comment]:
     """Change locked comments' statuses, write one event each, move the counts; no commit."""
     changes = list(changes)
-    spam.learn_changes(changes, actor)  # the spam filter learns from people's decisions
+    spam_learning.learn_changes(changes, actor)  # the filter learns from people's decisions
     deltas: dict[int, int] = defaultdict(int)
     changed: list[Comment] = []
     actor_id = actor.id if actor is not None else None

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from blog import spam
+from blog import spam_learning
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, User, utcnow
@@ -170,7 +170,7 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
     # The spam filter forgets them as they were and the website's name (before events go).
     revisions = [(c, _anonymous(c, deleted_html if delete_text else None)) for c in kept]
     revisions += [(c, None) for c in doomed]
-    spam.revise_examples(revisions, {host_of(c.author_url) for c in comments})
+    spam_learning.revise_examples(revisions, {host_of(c.author_url) for c in comments})
     remove_comments(doomed)
     for comment in kept:
         comment.author_name = ANONYMOUS

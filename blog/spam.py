@@ -1,18 +1,13 @@
 """A spam filter of our own (rule 4b of SPEC section 6): no captcha, no third-party service.
 
 Naive Bayes, multinomial with Laplace smoothing and log probabilities, over the features of a
-comment (:func:`features`): the words of its text, the domains it links to, the number of links,
-the commenter's name, email domain and website, its length and the browser family. Each feature
-counts once per comment (binarized multinomial naive Bayes, which suits short texts better).
-
-It learns from what people decided: a comment is an example of spam or of a good comment
-(ham) when it is in ``spam`` or ``approved`` and a person put it there (a moderator in the queue
-or the API), or it came from elsewhere (imported, or with no moderation event). The rules' own
-first decision at submission, the filter's included, never teaches it, so it cannot teach itself.
+comment (:mod:`blog.spam_features`): the words of its text, the domains it links to, the number
+of links, the commenter's name, email domain and website, its length and the browser family.
+Each feature counts once per comment (binarized multinomial naive Bayes, which suits short
+texts better). What it learns from is :mod:`blog.spam_learning`.
 
 The model (examples and feature counts per class) is JSON in the settings table under
-``spam_model``: no schema change. Status changes update it in their own transaction through
-:func:`learn_changes`; :func:`retrain` rebuilds it from the comments.
+``spam_model``, with a revision beside it: no schema change.
 """
 
 from __future__ import annotations
@@ -21,17 +16,15 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 
-from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Setting, User
+from blog.models import Comment, Setting
 from blog.settings import Settings
 from blog.spam_features import Sample, features
 
@@ -41,12 +34,9 @@ MODEL_KEY = "spam_model"
 REVISION_KEY = "spam_model_revision"  # changes with every write; lets a process keep its copy
 MODEL_FORMAT = 1
 SPAM, HAM = 0, 1
-LABEL_OF = {CommentStatus.SPAM: SPAM, CommentStatus.APPROVED: HAM}
 # Past this many features the rarest are forgotten (down to 90%), which bounds the stored JSON
 # to a few hundred kilobytes however much the filter has seen.
 MAX_FEATURES = 20_000
-# The reason of the event an import writes (blog/wxr_import.py): a decision made elsewhere.
-IMPORTED_REASON = "imported"
 
 # --- The model -------------------------------------------------------------------------------
 
@@ -214,7 +204,7 @@ def _upsert(key: str, value: str, replace: bool = True) -> None:
     db.session.execute(statement)
 
 
-def _load_for_update() -> SpamModel:
+def load_for_update() -> SpamModel:
     """A fresh copy of the model, its row locked until the commit (PostgreSQL; on SQLite the
     write transaction already holds the lock)."""
     _upsert(MODEL_KEY, SpamModel().to_json(), replace=False)
@@ -224,148 +214,10 @@ def _load_for_update() -> SpamModel:
     return _parse(text)
 
 
-def _save(model: SpamModel) -> None:
+def save_model(model: SpamModel) -> None:
     """Write the model and a new revision in the caller's transaction."""
     _upsert(MODEL_KEY, model.to_json())
     _upsert(REVISION_KEY, uuid.uuid4().hex)
-
-
-# --- Learning --------------------------------------------------------------------------------
-
-
-def _decided_by_people(event: type[ModerationEvent]) -> ColumnElement[bool]:
-    """SQL: the comment's latest event (``event``, outer-joined) leaves its status a decision
-    made by a person or elsewhere, not by the rules at submission."""
-    return or_(
-        event.id.is_(None),
-        event.actor_id.is_not(None),
-        event.reason == IMPORTED_REASON,
-        event.to_status != Comment.status,
-    )
-
-
-def _examples_among(comment_ids: Sequence[int]) -> set[int]:
-    """Which of these comments are examples now (their status was decided by people)."""
-    if not comment_ids:
-        return set()
-    latest = (
-        select(ModerationEvent.comment_id, func.max(ModerationEvent.id).label("event_id"))
-        .where(ModerationEvent.comment_id.in_(comment_ids))
-        .group_by(ModerationEvent.comment_id)
-        .subquery()
-    )
-    event = aliased(ModerationEvent)
-    rows = db.session.scalars(
-        select(Comment.id)
-        .outerjoin(latest, latest.c.comment_id == Comment.id)
-        .outerjoin(event, event.id == latest.c.event_id)
-        .where(Comment.id.in_(comment_ids), _decided_by_people(event))
-    )
-    return set(rows)
-
-
-def learn_changes(changes: Sequence[tuple[Comment, CommentStatus]], actor: User | None) -> None:
-    """Update the model for status changes about to be made, in the caller's transaction.
-
-    Call it before the statuses change. A change teaches the filter when a person (``actor``)
-    moves a comment into spam or approved, and takes back what the comment taught it before
-    when it leaves a status a person had decided. Nothing to learn costs no query.
-    """
-    moving = [(c, to) for c, to in changes if c.status != to]
-    by_person = actor is not None
-    if not any(c.status in LABEL_OF or (by_person and to in LABEL_OF) for c, to in moving):
-        return
-    taught = _examples_among([c.id for c, _ in moving if c.status in LABEL_OF])
-    updates: list[tuple[frozenset[str], int | None, int | None]] = []
-    for comment, to_status in moving:
-        before = LABEL_OF.get(comment.status) if comment.id in taught else None
-        after = LABEL_OF.get(to_status) if by_person else None
-        if before != after:
-            updates.append((features(Sample.of(comment)), before, after))
-    if not updates:
-        return
-    model = _load_for_update()
-    for tokens, before, after in updates:
-        if before is not None:
-            model.learn(tokens, before, -1)
-        if after is not None:
-            model.learn(tokens, after, 1)
-    model.forget_rare()
-    _save(model)
-
-
-def revise_examples(
-    revisions: Sequence[tuple[Comment, Sample | None]], forget_hosts: Iterable[str] = ()
-) -> None:
-    """Before comments are rewritten or deleted, in the caller's transaction: take back what
-    each taught the filter and learn its new version (None: deleted, nothing to learn), then
-    forget every feature naming one of ``forget_hosts`` (an erased commenter's website)."""
-    hosts = {host for host in forget_hosts if host}
-    taught = _examples_among([c.id for c, _ in revisions if c.status in LABEL_OF])
-    if not taught and not hosts:
-        return
-    model = _load_for_update()
-    for comment, revised in revisions:
-        if comment.id in taught:
-            label = LABEL_OF[comment.status]
-            model.learn(features(Sample.of(comment)), label, -1)
-            if revised is not None:
-                model.learn(features(revised), label)
-    for token in [t for t in model.counts if t.partition(":")[2] in hosts]:
-        spam, ham = model.counts.pop(token)
-        model.totals = [model.totals[SPAM] - spam, model.totals[HAM] - ham]
-    _save(model)
-
-
-@dataclass(frozen=True)
-class Training:
-    """What :func:`retrain` learned."""
-
-    spam: int
-    ham: int
-    features: int
-    spam_features: list[str]
-    ham_features: list[str]
-
-
-def retrain() -> Training:
-    """Rebuild the model from every comment that is an example now, and commit."""
-    begin_write()
-    _load_for_update()  # hold the row: a concurrent action's update waits for this one
-    latest = (
-        select(ModerationEvent.comment_id, func.max(ModerationEvent.id).label("event_id"))
-        .group_by(ModerationEvent.comment_id)
-        .subquery()
-    )
-    event = aliased(ModerationEvent)
-    rows = db.session.execute(
-        select(
-            Comment.status,
-            Comment.author_name,
-            Comment.author_email,
-            Comment.author_url,
-            Comment.body_html,
-            Comment.user_agent,
-        )
-        .outerjoin(latest, latest.c.comment_id == Comment.id)
-        .outerjoin(event, event.id == latest.c.event_id)
-        .where(Comment.status.in_(list(LABEL_OF)), _decided_by_people(event))
-        .order_by(Comment.id)
-        .execution_options(yield_per=500)
-    )
-    model = SpamModel()
-    for status, *fields in rows:
-        model.learn(features(Sample(*fields)), LABEL_OF[status])
-        model.forget_rare()
-    _save(model)
-    db.session.commit()
-    return Training(
-        spam=model.examples[SPAM],
-        ham=model.examples[HAM],
-        features=len(model.counts),
-        spam_features=model.telling(SPAM),
-        ham_features=model.telling(HAM),
-    )
 
 
 # --- Scoring ---------------------------------------------------------------------------------

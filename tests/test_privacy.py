@@ -22,7 +22,8 @@ from blog.moderation import set_status
 from blog.privacy import DELETED_TEXT, erase_personal_data, truncate_ip, truncate_old_ips
 from blog.sanitize import sanitize_comment
 from blog.settings import save_settings
-from blog.spam import load_model, retrain
+from blog.spam import load_model
+from blog.spam_learning import retrain
 from tests import factories
 
 P, A, S = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM

@@ -29,10 +29,10 @@ from blog.spam import (
     SPAM,
     SpamModel,
     load_model,
-    retrain,
     scores_for,
 )
 from blog.spam_features import Sample, features
+from blog.spam_learning import retrain
 from tests import factories
 from tests.commenting import comment_id, reader
 from tests.spam_corpus import Labelled, corpus

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role
 from blog.settings import save_settings
-from blog.spam import retrain
+from blog.spam_learning import retrain
 from tests import factories
 from tests.live import LiveServer, PageWatch
 from tests.spam_corpus import corpus
