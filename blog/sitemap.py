@@ -2,9 +2,10 @@
 
 The sitemap lists the home page, every visible post (``lastmod`` from its ``updated_at``) and the
 category, tag and author archives that have visible posts (``lastmod`` from their newest post).
-A file may hold at most 50,000 URLs: past that, ``/sitemap.xml`` becomes a sitemap index that
-points at ``/sitemap-archives.xml`` and ``/sitemap-posts-<n>.xml``. Each file costs a constant
-number of queries, however many posts there are.
+A small site gets it all in one urlset. Past URLS_PER_FILE URLs (2,000, WordPress's figure; the
+protocol allows 50,000), ``/sitemap.xml`` becomes a sitemap index of ``/sitemap-archives.xml``
+and ``/sitemap-posts-<n>.xml``, which keeps every file small and quick to build (the index
+itself costs one count). Each file costs a constant number of queries, however many posts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from blog.posts import is_published
 
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000  # the protocol's limit per file
+URLS_PER_FILE = 2_000  # WordPress's wp-sitemap files
 
 # endpoint name and its values -> absolute URL (the view binds it to the site's address)
 Link = Callable[..., str]
@@ -46,31 +48,33 @@ def post_count() -> int:
     return db.session.scalar(select(func.count(Post.id)).where(is_published())) or 0
 
 
-def post_files(total_posts: int, per_file: int = MAX_URLS) -> int:
+def post_files(total_posts: int, per_file: int = URLS_PER_FILE) -> int:
     """How many ``/sitemap-posts-<n>.xml`` files the posts fill."""
     return -(-total_posts // per_file)
 
 
-def sitemap(link: Link, per_file: int = MAX_URLS) -> bytes:
+def sitemap(link: Link, per_file: int = URLS_PER_FILE) -> bytes:
     """``/sitemap.xml``: every URL in one urlset, or an index when they do not fit in one."""
+    per_file = min(per_file, MAX_URLS)
     total = post_count()
-    archives = archive_urls(link)
-    if len(archives) + total <= per_file:
-        return _urlset([*archives, *post_urls(link)])
-    newest = max((u.lastmod for u in archives if u.lastmod is not None), default=None)
+    if total + 2 <= per_file:  # else not even the home page and the blog fit beside the posts
+        archives = archive_urls(link)
+        if len(archives) + total <= per_file:
+            return _urlset([*archives, *post_urls(link)])
     locations = [link("discovery.sitemap_archives")]
     files = post_files(total, per_file)
     locations += [link("discovery.sitemap_posts", number=n) for n in range(1, files + 1)]
-    return _sitemap_index(locations, newest)
+    return _sitemap_index(locations)
 
 
-def archives_sitemap(link: Link, per_file: int = MAX_URLS) -> bytes:
-    """``/sitemap-archives.xml``: the home page and the archives."""
-    return _urlset(archive_urls(link)[:per_file])
+def archives_sitemap(link: Link, per_file: int = URLS_PER_FILE) -> bytes:
+    """``/sitemap-archives.xml``: the home page and the archives (at most MAX_URLS)."""
+    return _urlset(archive_urls(link)[:MAX_URLS])
 
 
-def posts_sitemap(link: Link, number: int, per_file: int = MAX_URLS) -> bytes:
+def posts_sitemap(link: Link, number: int, per_file: int = URLS_PER_FILE) -> bytes:
     """``/sitemap-posts-<number>.xml``; SitemapNotFound past the last file."""
+    per_file = min(per_file, MAX_URLS)
     if not 1 <= number <= post_files(post_count(), per_file):
         raise SitemapNotFound(number)
     return _urlset(post_urls(link, offset=(number - 1) * per_file, limit=per_file))
@@ -154,11 +158,11 @@ def _urlset(urls: Iterable[Url]) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _sitemap_index(locations: list[str], lastmod: datetime | None) -> bytes:
+def _sitemap_index(locations: list[str]) -> bytes:
+    # No <lastmod> here (it is optional): finding each file's newest change would cost a scan
+    # of every post, and the files answer conditional requests themselves.
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{NAMESPACE}">']
-    lines += [
-        f"<sitemap><loc>{escape(loc)}</loc>{_lastmod(lastmod)}</sitemap>" for loc in locations
-    ]
+    lines += [f"<sitemap><loc>{escape(loc)}</loc></sitemap>" for loc in locations]
     lines.append("</sitemapindex>\n")
     return "\n".join(lines).encode("utf-8")
 

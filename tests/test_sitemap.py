@@ -25,7 +25,7 @@ W3C_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 @pytest.fixture
 def site_client(make_app: Callable[..., Flask]) -> Any:
-    application = make_app(SITE_URL=SITE, SITEMAP_MAX_URLS=12)
+    application = make_app(SITE_URL=SITE, SITEMAP_URLS_PER_FILE=12)
     with application.app_context():
         yield application.test_client()
 

@@ -98,7 +98,7 @@ def _xml(body: bytes) -> Response:
 
 
 def _per_file() -> int:
-    return int(current_app.config.get("SITEMAP_MAX_URLS", sitemap.MAX_URLS))
+    return int(current_app.config.get("SITEMAP_URLS_PER_FILE", sitemap.URLS_PER_FILE))
 
 
 @bp.route("/sitemap.xml")
