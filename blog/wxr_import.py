@@ -111,7 +111,10 @@ def clean_text(text: str, limit: int) -> str:
 
 def plain_text(raw: str, limit: int) -> str:
     """A title or name as text: WordPress's entities decoded, tags dropped, spaces collapsed."""
-    return html_to_text(sanitize_author_html(clean_text(raw, 100_000)))[:limit]
+    text = clean_text(raw, 100_000)
+    if "<" not in text and "&" not in text:  # nothing to decode or drop: skip the parser
+        return " ".join(text.split())[:limit]
+    return html_to_text(sanitize_author_html(text))[:limit]
 
 
 def wordpress_slug(raw: str, fallback: str) -> str:
