@@ -333,6 +333,22 @@ def wordpress_html(content: str) -> str:
     return autop(text)
 
 
+_COMMENT_BREAK = re.compile(r"<br\s*/?>\n?", re.I)
+_COMMENT_PARAGRAPH = re.compile(r"\s*</?p(?:\s[^>]*)?>\s*", re.I)
+
+
+def comment_text(content: str) -> str:
+    """A WordPress comment as a reader would have typed it for our comment form.
+
+    WordPress keeps comments as typed, but editors and plugins sometimes store ``<p>`` and
+    ``<br>``, which our comment sanitizer would show as text: they become the blank lines and
+    newlines it turns back into paragraphs and line breaks. Any other markup is left for it.
+    """
+    text = content.replace("\r\n", "\n").replace("\r", "\n")
+    text = _COMMENT_BREAK.sub("\n", text)
+    return re.sub(r"\n{3,}", "\n\n", _COMMENT_PARAGRAPH.sub("\n\n", text)).strip()
+
+
 def _media_link(url: str) -> str:
     safe = html.escape(url.strip())
     return f'<p><a href="{safe}">{safe}</a></p>' if safe else ""

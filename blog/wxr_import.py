@@ -54,7 +54,15 @@ from blog.sanitize import (
     sanitize_author_html,
     sanitize_comment,
 )
-from blog.wxr import WxrComment, WxrDocument, WxrError, WxrItem, WxrTerm, wordpress_html
+from blog.wxr import (
+    WxrComment,
+    WxrDocument,
+    WxrError,
+    WxrItem,
+    WxrTerm,
+    comment_text,
+    wordpress_html,
+)
 
 IMPORTED_TYPES = ("post", "page")
 PAGES_CATEGORY = "Pages"
@@ -332,7 +340,7 @@ class _Importer:
         by_wp_id: dict[int, Comment] = {}
         added: list[tuple[Comment, int]] = []
         for wxr in sorted(comments, key=lambda c: c.wp_id):
-            body = clean_text(wxr.content, 1_000_000)
+            body = clean_text(comment_text(wxr.content), 1_000_000)
             created = wxr.date or post.created_at
             found = existing.get(_comment_key(clean_text(wxr.email, 100), created, body))
             if found is not None:

@@ -222,6 +222,12 @@ def test_bodies_are_sanitized_and_shortcodes_applied(imported: Any) -> None:
     tom = comment["Tom & Jerry"].body_html
     assert "<script" not in tom and "javascript" not in tom and "<img" not in tom
     assert "&lt;script&gt;" in tom  # shown as typed, never run
+    anna = next(  # stored by a plugin as <p> and <br />
+        c.body_html
+        for c in comments_of("ransomware-in-zurich-5-lehren-fur-kmu")
+        if "Punkt" in c.body_source
+    )
+    assert anna == "<p>Punkt 2 ist der wichtigste.<br>\nUnd Punkt 3.</p>\n<p>Danke!</p>"
 
 
 def test_imported_site_reads_like_the_wordpress_one(app: Flask, imported: Any) -> None:
