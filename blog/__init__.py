@@ -53,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         configure_engine_events(db.engine)
 
     from blog import auth, caching, cli, errors, templating
-    from blog.views import comments, discovery, moderation, public
+    from blog.views import comments, discovery, moderation, public, reader
 
     templating.init_app(app)
     caching.init_app(app)
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)
+    app.register_blueprint(reader.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(discovery.bp)
     from blog.views import admin

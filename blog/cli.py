@@ -128,8 +128,9 @@ def settings_command(changes: tuple[str, ...]) -> None:
 @click.option("--spam-days", default=15, show_default=True, type=click.IntRange(min=0))
 @click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
 def purge_command(spam_days: int, trash_days: int) -> None:
-    """Delete spam and trashed comments older than the given number of days, for good; shorten
-    IP addresses older than the ip_retention_days setting."""
+    """Delete spam and trashed comments older than the given number of days, for good, and
+    comments left unconfirmed for 7 days; shorten IP addresses older than the
+    ip_retention_days setting."""
     from blog.privacy import truncate_old_ips
     from blog.purge import purge_comments
     from blog.settings import load_settings
@@ -139,6 +140,7 @@ def purge_command(spam_days: int, trash_days: int) -> None:
         f"deleted {purged.spam} spam comment(s) older than {spam_days} days and "
         f"{purged.trash} trashed comment(s) older than {trash_days} days"
     )
+    click.echo(f"deleted {purged.unconfirmed} comment(s) left unconfirmed for 7 days")
     days = load_settings().ip_retention_days
     if days:
         shortened = truncate_old_ips(days)

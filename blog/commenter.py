@@ -1,6 +1,8 @@
 """The commenter cookie: a signed record of the comments this browser submitted.
 
-It lets a reader see their own comment while it waits for moderation, and nobody else.
+It lets a reader see their own comment while it waits for moderation, and nobody else, and edit
+or delete it during the edit window. The signature (the site's secret) is what proves that a
+browser wrote a comment: ids cannot be added by hand.
 """
 
 from __future__ import annotations
@@ -91,6 +93,26 @@ def remember_own_comment(response: Response, comment_id: int) -> None:
     cookie = read_commenter_cookie(request)
     ids = [i for i in cookie.comment_ids if i != comment_id] + [comment_id]
     _set(response, COOKIE_NAME, dump_commenter_cookie(CommenterCookie(ids)), OWN_COMMENTS_MAX_AGE)
+
+
+def own_comment_ids() -> list[int]:
+    """The comments this browser submitted, by its signed cookie: whose held comments it sees,
+    and which comments it may edit or delete while the edit window lasts."""
+    from flask import request
+
+    return read_commenter_cookie(request).comment_ids
+
+
+def forget_own_comment(response: Response, comment_id: int) -> None:
+    """Drop a comment (deleted by its author) from this browser's signed list."""
+    from flask import request
+
+    cookie = read_commenter_cookie(request)
+    if comment_id in cookie.comment_ids:
+        ids = [i for i in cookie.comment_ids if i != comment_id]
+        _set(
+            response, COOKIE_NAME, dump_commenter_cookie(CommenterCookie(ids)), OWN_COMMENTS_MAX_AGE
+        )
 
 
 def save_commenter_details(response: Response, details: dict[str, str] | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Integer, func, literal_column, or_, select
@@ -16,10 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from blog import notifications, spam
+from blog.confirmation import awaiting_confirmation
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
+from blog.models import (
+    Comment,
+    CommentRevision,
+    CommentStatus,
+    ModerationEvent,
+    Post,
+    User,
+    utcnow,
+)
 from blog.moderation import (
     REPLY_UNAVAILABLE,
     REPLYABLE,
@@ -78,6 +88,7 @@ class CommentForm:
     parent_id: str = ""
     website: str = ""
     notify_replies: bool = False
+    notify_approved: bool = False  # "Email me when my comment is approved"
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,7 @@ def submit_comment(
         raise CommentRejected(
             decision.reason, decision.http_status, decision.fields, decision.retry_after
         )
+    decision = awaiting_confirmation(decision, user, fields.email, settings)
     comment = Comment(
         post_id=post.id,
         parent_id=fields.parent_id,
@@ -259,6 +271,7 @@ def submit_comment(
         ip_address=ip_address,
         user_agent=user_agent,
         notify_replies=form.notify_replies and bool(fields.email),
+        notify_approved=form.notify_approved and bool(fields.email),
         created_at=now,
     )
     db.session.add(comment)
@@ -391,8 +404,27 @@ def edit_comment(comment_id: int, form: CommentForm, actor: User) -> Comment:
     comment.author_name = fields.name
     comment.author_email = fields.email
     comment.author_url = fields.url
-    comment.body_source = fields.body
-    comment.body_html = fields.body_html
+    if fields.body != comment.body_source:
+        comment.edited_at = utcnow()
+        keep_revision(comment, actor, comment.edited_at)
+        comment.body_source = fields.body
+        comment.body_html = fields.body_html
     db.session.flush()
     db.session.commit()
     return comment
+
+
+def keep_revision(comment: Comment, editor: User | None, at: datetime) -> None:
+    """Keep the text an edit is about to replace, for moderators (no flush, no commit).
+    ``editor`` None is the commenter, editing as an anonymous reader."""
+    name = editor.display_name if editor is not None else comment.author_name
+    db.session.add(
+        CommentRevision(
+            comment_id=comment.id,
+            body_source=comment.body_source,
+            body_html=comment.body_html,
+            edited_at=at,
+            editor_id=editor.id if editor is not None else None,
+            editor_name=name[:NAME_MAX],
+        )
+    )

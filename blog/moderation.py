@@ -224,12 +224,13 @@ class ModerationAction(enum.StrEnum):
 PENDING, APPROVED = CommentStatus.PENDING, CommentStatus.APPROVED
 SPAM, TRASH = CommentStatus.SPAM, CommentStatus.TRASH
 # From which statuses each action applies (WordPress's row actions).
+UNCONFIRMED = CommentStatus.UNCONFIRMED  # a moderator need not wait for the mailed link
 ALLOWED_FROM: dict[ModerationAction, frozenset[CommentStatus]] = {
-    ModerationAction.APPROVE: frozenset({PENDING}),
+    ModerationAction.APPROVE: frozenset({PENDING, UNCONFIRMED}),
     ModerationAction.UNAPPROVE: frozenset({APPROVED}),
-    ModerationAction.SPAM: frozenset({PENDING, APPROVED}),
+    ModerationAction.SPAM: frozenset({PENDING, APPROVED, UNCONFIRMED}),
     ModerationAction.NOT_SPAM: frozenset({SPAM}),
-    ModerationAction.TRASH: frozenset({PENDING, APPROVED, SPAM}),
+    ModerationAction.TRASH: frozenset({PENDING, APPROVED, SPAM, UNCONFIRMED}),
     ModerationAction.RESTORE: frozenset({TRASH}),
     ModerationAction.DELETE: frozenset({SPAM, TRASH}),
 }
@@ -370,6 +371,15 @@ def _status_before(comments: Sequence[Comment]) -> dict[int, CommentStatus]:
         if comment_id not in found and to == current[comment_id]:
             found[comment_id] = before if before in REPLYABLE else PENDING
     return found
+
+
+def change_status_locked(
+    comment: Comment, to_status: CommentStatus, actor: User | None, reason: str
+) -> bool:
+    """Move one comment the caller has locked to ``to_status``, with its event and count, in
+    the caller's transaction (no commit); False when it already had that status. For domain
+    functions that change a comment and its status together (an edit, a report)."""
+    return bool(_change_statuses([(comment, to_status)], actor, reason))
 
 
 def _change_statuses(

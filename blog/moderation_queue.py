@@ -10,10 +10,12 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from blog import spam
+from blog.comment_edits import revisions_of
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, User
+from blog.models import Comment, CommentReport, CommentRevision, CommentStatus, Post, User
 from blog.moderation import moderation_scope
 from blog.posts import Page, PageNotFound
+from blog.reports import reports_of
 from blog.settings import Settings, load_settings
 
 QUEUE_STATUSES = tuple(CommentStatus)
@@ -38,6 +40,8 @@ class Queue:
     post: Post | None
     spam_filter: spam.FilterState | None = None
     spam_scores: dict[int, float] = field(default_factory=dict)  # while the filter is ready
+    reports: dict[int, list[CommentReport]] = field(default_factory=dict)  # readers' reports
+    revisions: dict[int, list[CommentRevision]] = field(default_factory=dict)  # earlier texts
 
 
 def moderation_queue(
@@ -93,6 +97,7 @@ def moderation_queue(
     if where.post_id is not None:
         post = items[0].post if items else db.session.get(Post, where.post_id)
     spam_filter, spam_scores = spam.scores_for(items, settings or load_settings())
+    listed_ids = [c.id for c in items]
     return Queue(
         filter=where,
         comments=Page(items, where.page, per_page, total or 0),
@@ -102,6 +107,8 @@ def moderation_queue(
         post=post,
         spam_filter=spam_filter,
         spam_scores=spam_scores,
+        reports=reports_of(listed_ids),
+        revisions=revisions_of([c.id for c in items if c.edited_at is not None]),
     )
 
 

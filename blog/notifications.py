@@ -2,8 +2,10 @@
 
 Moderators hear of held comments, a post's author of approved ones, and a commenter who ticked
 "notify me" of approved replies to their comment, with a signed one-click unsubscribe link
-(RFC 8058). Messages are handed to a background thread: a slow or dead mail server delays
-nobody's answer and loses no comment; a failed delivery is logged.
+(RFC 8058); a commenter who ticked "Email me when my comment is approved" of its first
+approval, and an anonymous one of the link confirming their address when the site asks for it.
+Messages are handed to a background thread: a slow or dead mail server delays nobody's answer
+and loses no comment; a failed delivery is logged.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app, has_request_context, render_template, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -75,6 +77,8 @@ def _on_submitted(comment_ids: Sequence[int], settings: Settings) -> list[EmailM
             messages.extend(_held_messages(comment, settings))
         elif comment.status == CommentStatus.APPROVED:
             messages.extend(_approved_messages(comment, settings))
+        elif comment.status == CommentStatus.UNCONFIRMED:
+            messages.append(_confirmation_message(comment, settings))
     return messages
 
 
@@ -94,6 +98,8 @@ def _on_approved(comment_ids: Sequence[int], settings: Settings) -> list[EmailMe
         comment = _load(comment_id) if approvals.get(comment_id) == 1 else None
         if comment is not None and comment.status == CommentStatus.APPROVED:
             messages.extend(_approved_messages(comment, settings))
+            if comment.notify_approved and comment.author_email:
+                messages.append(_approval_notice(comment, settings))
     return messages
 
 
@@ -162,16 +168,43 @@ def _approved_messages(comment: Comment, settings: Settings) -> list[EmailMessag
     return messages
 
 
+def _approval_notice(comment: Comment, settings: Settings) -> EmailMessage:
+    """To a commenter who ticked "Email me when my comment is approved", with the one-click
+    unsubscribe link of reply notifications (it stops both)."""
+    link = _absolute(url_for("comments.unsubscribe", token=unsubscribe_token(comment)))
+    context = {**_context(comment, settings), "unsubscribe_url": link}
+    subject = f'Your comment on "{comment.post.title}" is published'
+    message = _message(comment.author_email, subject, "comment_approved.txt", context)
+    message["List-Unsubscribe"] = f"<{link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
+
+
+def _confirmation_message(comment: Comment, settings: Settings) -> EmailMessage:
+    """To an anonymous commenter, when comments wait for a confirmed address."""
+    link = _absolute(url_for("reader.confirm", token=confirmation_token(comment)))
+    context = {**_context(comment, settings), "confirm_url": link}
+    subject = f'Please confirm your comment on "{comment.post.title}"'
+    return _message(comment.author_email, subject, "confirm.txt", context)
+
+
 def _context(comment: Comment, settings: Settings) -> dict[str, object]:
+    from blog.comment_pages import locate_comment  # it needs blog.moderation, which needs us
+
     post = comment.post
     post_url = _absolute(url_for("public.post", slug=post.slug))
     queue = url_for("moderation.queue", status=comment.status.value, post=post.id)
+    location = locate_comment(comment.id, settings)  # the comment page holding it
+    cpage = location.page_arg if location is not None else None
+    anchor = f"comment-{comment.id}"
     return {
         "site": settings,
         "comment": comment,
         "post": post,
         "text": html_to_text(comment.body_html),
-        "comment_url": f"{post_url}#comment-{comment.id}",
+        "comment_url": _absolute(
+            url_for("public.post", slug=post.slug, cpage=cpage, _anchor=anchor)
+        ),
         "post_url": post_url,
         "queue_url": _absolute(queue),
     }
@@ -237,14 +270,43 @@ def unsubscribe(token: str) -> str | None:
     if email is None:
         return None
     begin_write()
+    subscribed = or_(Comment.notify_replies.is_(True), Comment.notify_approved.is_(True))
     db.session.execute(
         update(Comment)
-        .where(Comment.author_email == email, Comment.notify_replies.is_(True))
-        .values(notify_replies=False)
+        .where(Comment.author_email == email, subscribed)
+        .values(notify_replies=False, notify_approved=False)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return email
+
+
+# --- Confirming an address (require_email_confirmation) -------------------------------------
+
+CONFIRMATION_MAX_AGE = 7 * 24 * 3600  # unconfirmed comments are purged after 7 days
+
+
+def _confirm_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="blog.confirm")
+
+
+def confirmation_token(comment: Comment) -> str:
+    """A signed, dated token naming the comment and the address it was sent to."""
+    return _confirm_signer().dumps({"comment": comment.id, "email": comment.author_email})
+
+
+def read_confirmation_token(token: str) -> tuple[int, str] | None:
+    """(comment id, email) of a token younger than 7 days, or None."""
+    try:
+        data = _confirm_signer().loads(token, max_age=CONFIRMATION_MAX_AGE)
+    except BadSignature:  # SignatureExpired is one too
+        return None
+    if not isinstance(data, dict):
+        return None
+    comment_id, email = data.get("comment"), data.get("email")
+    if not isinstance(comment_id, int) or not isinstance(email, str):
+        return None
+    return comment_id, email
 
 
 # --- Delivery --------------------------------------------------------------------------------

@@ -46,10 +46,15 @@ def remove_comments(comments: Sequence[Comment]) -> None:
 class Purged:
     spam: int
     trash: int
+    unconfirmed: int = 0
+
+
+UNCONFIRMED_DAYS = 7  # as long as the confirmation link is valid (blog.confirmation)
 
 
 def purge_comments(spam_days: int, trash_days: int, now: datetime | None = None) -> Purged:
-    """Delete spam older than ``spam_days`` and trash older than ``trash_days``, and commit.
+    """Delete spam older than ``spam_days``, trash older than ``trash_days`` and comments never
+    confirmed by their author within 7 days, and commit.
 
     Age counts from when the comment entered spam or trash (its latest event into that status;
     its creation time when it has none, e.g. imported).
@@ -58,9 +63,10 @@ def purge_comments(spam_days: int, trash_days: int, now: datetime | None = None)
     begin_write()
     spam = _entered_before(CommentStatus.SPAM, now - timedelta(days=spam_days))
     trash = _entered_before(CommentStatus.TRASH, now - timedelta(days=trash_days))
-    remove_comments([*spam, *trash])
+    unconfirmed = _entered_before(CommentStatus.UNCONFIRMED, now - timedelta(UNCONFIRMED_DAYS))
+    remove_comments([*spam, *trash, *unconfirmed])
     db.session.commit()
-    return Purged(spam=len(spam), trash=len(trash))
+    return Purged(spam=len(spam), trash=len(trash), unconfirmed=len(unconfirmed))
 
 
 def _entered_before(status: CommentStatus, cutoff: datetime) -> list[Comment]:

@@ -37,6 +37,10 @@ class Settings:
     spam_min_examples: int = 20  # of each kind, before the spam filter acts (rule 4b)
     spam_threshold: float = 0.9  # a spam score above this marks the comment as spam; 1 = off
     ip_retention_days: int = 0  # 0 keeps commenters' IP addresses, as WordPress does
+    comment_edit_window_minutes: int = 15  # readers edit or delete their comment (Isso's); 0 off
+    report_hold_threshold: int = 3  # reports that send an approved comment back; 0 = never
+    require_email_confirmation: bool = False  # anonymous comments wait for a mailed link
+    show_gravatar: bool = False  # avatars from gravatar.com (a third party) instead of local ones
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

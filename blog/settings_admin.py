@@ -152,6 +152,37 @@ GROUPS: list[tuple[str, list[SettingField]]] = [
             ),
         ],
     ),
+    (
+        "Commenters",
+        [
+            SettingField(
+                "comment_edit_window_minutes",
+                "Commenters may edit or delete their comment for (minutes)",
+                "int",
+                "0 turns editing off. An edit of an approved comment goes through moderation.",
+                maximum=10_080,
+            ),
+            SettingField(
+                "report_hold_threshold",
+                "Hold an approved comment for moderation after this many reports",
+                "int",
+                "0 never holds one; reports are counted in the queue all the same.",
+                maximum=1_000,
+            ),
+            SettingField(
+                "require_email_confirmation",
+                "Anonymous commenters must confirm their email address by a mailed link",
+                "bool",
+                "Unconfirmed comments are deleted after 7 days by flask blog purge.",
+            ),
+            SettingField(
+                "show_gravatar",
+                "Show Gravatar pictures",
+                "bool",
+                "Readers' browsers then ask gravatar.com for them. Off: pictures are drawn here.",
+            ),
+        ],
+    ),
 ]
 
 FIELDS: dict[str, SettingField] = {f.name: f for _, group in GROUPS for f in group}

@@ -58,7 +58,13 @@ def test_queue_lists_a_status_with_private_details_and_counts(
     assert item["author"]["email"] == "p@example.com"
     assert item["author"]["ip_address"] == "127.0.0.1"
     assert item["post"] == {"id": post.id, "slug": post.slug, "title": "Queue post"}
-    assert body["counts"] == {"pending": 1, "approved": 1, "spam": 1, "trash": 0}
+    assert body["counts"] == {
+        "pending": 1,
+        "approved": 1,
+        "spam": 1,
+        "trash": 0,
+        "unconfirmed": 0,
+    }
     assert (body["total"], body["page"], body["pages"]) == (1, 1, 1)
 
     spam = client.get(f"{QUEUE}?status=spam", headers=bearer(Role.MODERATOR)).get_json()

@@ -107,7 +107,7 @@ def test_api_conforms_to_its_openapi_document(api_app: Flask, mode: GenerationMo
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", isolated(api_app))
     headers = {"Authorization": f"Bearer {api_app.config['TEST_API_TOKEN']}"}
     runs = _runs(schema, api_app.config["TEST_PATHS"])
-    assert len({op.label for op, _ in runs}) == 11
+    assert len({op.label for op, _ in runs}) == 12
     seen: dict[str, set[int]] = {}
     unsatisfiable: list[str] = []
     for operation, path_values in runs:

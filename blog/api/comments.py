@@ -17,12 +17,13 @@ from blog.api.errors import ApiError
 from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import MAX_PER_PAGE, Fields, json_object, paging, past_the_end
 from blog.api.posts import clean_slug, visible_post
-from blog.api.schemas import absolute, page_of, public_comment
+from blog.api.schemas import absolute, page_of, public_comment, recent_comment
 from blog.comments import CommentForm, Submitter, submit_comment
 from blog.extensions import db, limiter
 from blog.models import CommentStatus, Post
 from blog.moderation import max_thread_depth
 from blog.posts import is_published
+from blog.recent_comments import MAX_RECENT, SIDEBAR_COUNT, recent_comments
 from blog.templating import site_settings
 from blog.threads import ThreadNode, build_thread, visible_comments
 
@@ -101,3 +102,22 @@ def comment_counts() -> Response:
         )
         counts.update({slug: count for slug, count in rows})
     return jsonify(counts)
+
+
+@bp.get("/comments/recent")
+@cors("GET")
+@cached_read
+def recent_comment_list() -> Response:
+    """The newest approved comments on published posts (the sidebar's "Recent Comments")."""
+    items = [recent_comment(c) for c in recent_comments(_how_many(), with_text=True)]
+    return jsonify({"items": items})
+
+
+def _how_many() -> int:
+    raw = request.args.get("per_page", "")
+    if raw == "":
+        return SIDEBAR_COUNT
+    if raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_RECENT:
+        return int(raw)
+    message = f"per_page must be a whole number from 1 to {MAX_RECENT}."
+    raise ApiError(400, message, {"per_page": message})

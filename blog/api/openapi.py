@@ -16,6 +16,7 @@ from blog.api.http import cached_read, cors
 from blog.api.inputs import MAX_PER_PAGE
 from blog.comments import EMAIL_MAX, MAX_ID, NAME_MAX, URL_MAX
 from blog.models import CommentStatus, PostStatus
+from blog.recent_comments import MAX_RECENT
 
 JSON = "application/json"
 Schema = dict[str, Any]
@@ -123,6 +124,17 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "CommentList": page_schema(ref("Comment")),
+    "RecentComment": obj(
+        {
+            "id": ID,
+            "author": obj({"name": STRING, "url": TEXT_OR_NULL}),
+            "body_html": STRING,
+            "created_at": TIME,
+            "url": {**URL, "description": "the permalink: redirects to its comment page"},
+            "post": obj({"slug": STRING, "title": STRING, "url": URL}),
+        }
+    ),
+    "RecentComments": obj({"items": {"type": "array", "items": ref("RecentComment")}}),
     "CommentInput": obj(
         {
             "name": {"type": ["string", "null"], "maxLength": NAME_MAX},
@@ -338,6 +350,20 @@ def document() -> Schema:
                     (400, 401, 403, 404, 409, 413, 415, 429),
                     body="CommentInput",
                     security=TOKEN_OPTIONAL,
+                ),
+            },
+            "/comments/recent": {
+                "get": operation(
+                    "Recent comments",
+                    cached(ref("RecentComments"), "approved comments, newest first"),
+                    (400,),
+                    [
+                        query(
+                            "per_page",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_RECENT},
+                            "how many (default 5); not paginated",
+                        )
+                    ],
                 ),
             },
             "/comment-counts": {

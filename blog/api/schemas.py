@@ -16,6 +16,7 @@ from flask import current_app, request, url_for
 
 from blog.models import Category, Comment, Post, Tag, User
 from blog.posts import breadcrumbs_for, category_path
+from blog.recent_comments import RecentComment
 from blog.threads import ThreadNode
 
 
@@ -148,4 +149,21 @@ def moderated_comment(comment: Comment) -> dict[str, Any]:
         "body": comment.body_source,
         "body_html": comment.body_html,
         "created_at": iso(comment.created_at),
+    }
+
+
+def recent_comment(found: RecentComment) -> dict[str, Any]:
+    """A comment in the recent list: who, where, what, and its permalink (which redirects to
+    the comment on its comment page)."""
+    return {
+        "id": found.id,
+        "author": {"name": found.author_name, "url": found.author_url or None},
+        "body_html": found.body_html,
+        "created_at": iso(found.created_at),
+        "url": absolute(url_for("reader.permalink", comment_id=found.id)),
+        "post": {
+            "slug": found.post_slug,
+            "title": found.post_title,
+            "url": absolute(url_for("public.post", slug=found.post_slug)),
+        },
     }

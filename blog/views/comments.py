@@ -9,7 +9,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from blog import notifications, posts
-from blog.commenter import remember_own_comment, save_commenter_details
+from blog.comment_edits import preview_comment
+from blog.comment_pages import locate_comment
+from blog.commenter import own_comment_ids, remember_own_comment, save_commenter_details
 from blog.comments import CommentForm, CommentRejected, Submitter, find_post, submit_comment
 from blog.errors import render_error
 from blog.extensions import csrf
@@ -20,7 +22,16 @@ from blog.views.public import render_post
 
 bp = Blueprint("comments", __name__)
 
-FIELDS = ("body", "name", "email", "url", "parent_id", "remember", "notify_replies")
+FIELDS = (
+    "body",
+    "name",
+    "email",
+    "url",
+    "parent_id",
+    "remember",
+    "notify_replies",
+    "notify_approved",
+)
 SESSION_EXPIRED = (
     "Your session expired before your comment was sent, so it was not posted. Nothing is lost: "
     "check it below and press Post Comment again."
@@ -34,6 +45,7 @@ class FormState:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    preview_html: str = ""  # "Preview": the comment as it would appear
 
 
 def typed_values() -> dict[str, str]:
@@ -46,6 +58,8 @@ def submit(slug: str) -> Response | tuple[str | Response, int]:
     if post is None:
         abort(404)
     values = typed_values()
+    if request.form.get("preview"):
+        return _preview(post, values)
     form = CommentForm(
         body=values["body"],
         name=values["name"],
@@ -54,6 +68,7 @@ def submit(slug: str) -> Response | tuple[str | Response, int]:
         parent_id=values["parent_id"],
         website=request.form.get("website", ""),
         notify_replies=bool(values["notify_replies"]),
+        notify_approved=bool(values["notify_approved"]),
     )
     user = signed_in_user()
     submitter = Submitter(user, request.remote_addr or "", request.user_agent.string)
@@ -61,11 +76,25 @@ def submit(slug: str) -> Response | tuple[str | Response, int]:
         comment = submit_comment(post, form, submitter, site_settings())
     except CommentRejected as rejected:
         return _rejected(post, FormState(values, rejected.fields, rejected.message), rejected)
-    target = url_for("public.post", slug=slug, _anchor=f"comment-{comment.id}")
+    own = [*own_comment_ids(), comment.id]
+    location = locate_comment(comment.id, site_settings(), own)  # its comment page
+    cpage = location.page_arg if location is not None else None
+    target = url_for("public.post", slug=slug, cpage=cpage, _anchor=f"comment-{comment.id}")
     response = redirect(target, 303)
     remember_own_comment(response, comment.id)
     if user is None:
         save_commenter_details(response, values if values["remember"] else None)
+    return response
+
+
+def _preview(post: Post, values: dict[str, str]) -> Response:
+    """The "Preview" button: the post page with the sanitized comment above the form and the
+    typed text kept in it; nothing is stored (200, or 400 with the message if nothing shows)."""
+    shown = preview_comment(values["body"])
+    errors = {"body": shown.error} if shown.error else {}
+    state = FormState(values, errors, shown.error, preview_html=shown.body_html)
+    response = make_response(render_post(post, state), 400 if shown.error else 200)
+    response.cache_control.no_store = True
     return response
 
 

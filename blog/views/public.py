@@ -9,11 +9,13 @@ from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.caching import conditional
+from blog.comment_edits import editable_ids
+from blog.comment_pages import comment_section
+from blog.commenter import own_comment_ids
 from blog.models import Post
 from blog.moderation import max_thread_depth
 from blog.posts import PageNotFound, PostFilter
 from blog.templating import site_settings
-from blog.threads import build_thread, visible_comments
 
 bp = Blueprint("public", __name__)
 
@@ -56,9 +58,15 @@ def post(slug: str) -> str | Response:
 
 
 def render_post(found: Post, comment_form: Any = None) -> str:
-    """The post page. ``comment_form`` (values, errors, message) brings a rejected reply back."""
+    """The post page. ``comment_form`` (values, errors, message, preview) brings a rejected or
+    previewed reply back. ``?cpage=N`` chooses the comment page (404 past the last)."""
     settings = site_settings()
-    comments = visible_comments(found, own_comment_ids())
+    own = own_comment_ids()
+    try:
+        cpage = posts.parse_page(request.args.get("cpage")) if request.args.get("cpage") else None
+        section = comment_section(found, own, settings, cpage)
+    except PageNotFound:
+        abort(404)
     depth = max_thread_depth(settings)
     wanted = (comment_form.values.get("parent_id") if comment_form else None) or request.args.get(
         "replytocom", ""
@@ -67,19 +75,14 @@ def render_post(found: Post, comment_form: Any = None) -> str:
         "post.html",
         post=found,
         breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
-        thread=build_thread(comments, max_depth=depth),
+        thread=section.thread,
+        section=section,
+        editable=editable_ids(section.comments, own, settings),
         comments_label=posts.comments_label(found.comment_count),
         thread_depth=depth,
         comment_form=comment_form,
-        replying_to=next((c for c in comments if str(c.id) == wanted), None),
+        replying_to=next((c for c in section.comments if str(c.id) == wanted), None),
     )
-
-
-def own_comment_ids() -> list[int]:
-    """Ids of pending comments this browser submitted (the comments blueprint sets the cookie)."""
-    from blog.commenter import read_commenter_cookie
-
-    return read_commenter_cookie(request).comment_ids
 
 
 @bp.route("/category/<path:path>/")

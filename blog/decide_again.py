@@ -1,0 +1,77 @@
+"""The moderation rules once more, for a comment already stored: after its author edited it, or
+confirmed their address (blog.comment_edits, blog.confirmation)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from blog import spam
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post, utcnow
+from blog.moderation import Candidate, Decision, History, decide
+from blog.settings import Settings
+from blog.spam_features import Sample
+
+
+def decide_again(
+    comment: Comment,
+    post: Post,
+    settings: Settings,
+    by_moderator: bool = False,
+    now: datetime | None = None,
+) -> Decision:
+    """The moderation rules for a stored comment's current text, as for a new one, except the
+    flood rule (it is not a new comment) and that the comment itself is not its own history:
+    it neither duplicates itself nor makes its author a previously approved commenter."""
+    sample = Sample(
+        comment.author_name,
+        comment.author_email,
+        comment.author_url,
+        comment.body_html,
+        comment.user_agent,
+    )
+    candidate = Candidate(
+        name=comment.author_name,
+        email=comment.author_email,
+        url=comment.author_url,
+        body=comment.body_source,
+        body_html=comment.body_html,
+        submitted_at=now or utcnow(),
+        ip_address=comment.ip_address,
+        user_agent=comment.user_agent,
+        by_moderator=by_moderator,
+        spam_score=spam.submission_score(sample, settings),
+    )
+    return decide(candidate, post, settings, _history_of(comment))
+
+
+def _history_of(comment: Comment) -> History:
+    """Duplicate and previous approval, leaving the comment itself out (one query)."""
+    same_author = [Comment.author_name == comment.author_name]
+    if comment.author_email:
+        same_author.append(Comment.author_email == comment.author_email)
+    others = Comment.id != comment.id
+    duplicate = (
+        select(Comment.id)
+        .where(
+            others,
+            Comment.post_id == comment.post_id,
+            Comment.status != CommentStatus.TRASH,
+            or_(*same_author),
+            Comment.body_source == comment.body_source,
+        )
+        .exists()
+    )
+    approved = (
+        select(Comment.id)
+        .where(
+            others,
+            Comment.author_email == comment.author_email,
+            Comment.status == CommentStatus.APPROVED,
+        )
+        .exists()
+    )
+    row = db.session.execute(select(duplicate, approved)).one()
+    return History(duplicate=bool(row[0]), has_approved=bool(row[1]) and bool(comment.author_email))
