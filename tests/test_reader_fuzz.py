@@ -1,0 +1,145 @@
+"""Property-based: whatever a reader sends to the preview, edit, delete, report, confirmation,
+permalink, avatar and recent-comments endpoints, no 500, and a refusal stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from blog.extensions import db
+from blog.models import Comment, CommentReport, CommentRevision, ModerationEvent, Post
+from blog.settings import save_settings
+from tests import factories
+from tests.commenting import comment_id, post_comment, reader
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+hostile = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "<!-- -->",
+        "<script>alert(1)</script>",
+        "spam",
+        "other",
+        "abuse\x00",
+        "x" * 401,
+        "é" * 40_000,
+        "-1",
+        "0",
+        "99999999999999999999",
+        "%00",
+        "\u202e",
+        "🙂" * 70,
+    ]
+)
+value = st.one_of(text, hostile)
+form = st.dictionaries(
+    st.sampled_from(["body", "preview", "reason", "details", "csrf_token", "extra"]),
+    value,
+    max_size=5,
+)
+path_part = st.one_of(text.filter(lambda t: "/" not in t), hostile)
+examples = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def snapshot() -> tuple[Any, ...]:
+    """What a refused request must leave as it was."""
+    return (
+        tuple(
+            db.session.execute(
+                select(Comment.id, Comment.status, Comment.body_source).order_by(Comment.id)
+            )
+        ),
+        db.session.scalar(select(func.count(ModerationEvent.id))),
+        db.session.scalar(select(func.count(CommentRevision.id))),
+        db.session.scalar(select(func.count(CommentReport.id))),
+        tuple(db.session.scalars(select(Post.comment_count).order_by(Post.id))),
+    )
+
+
+def seeded(app: Flask) -> tuple[str, int, int, FlaskClient]:
+    """A post, an approved comment and a browser's own held comment, made once per test."""
+    seed: tuple[str, int, int, FlaskClient] | None = getattr(app, "_reader_fuzz_seed", None)
+    if seed is None:
+        save_settings({"flood_interval_seconds": 0, "report_hold_threshold": 0})
+        post = factories.make_post()
+        approved = factories.make_comment(post)
+        author = reader(app)
+        own = comment_id(post_comment(author, post, body="My own words"))
+        seed = (post.slug, approved.id, own, author)
+        app._reader_fuzz_seed = seed  # type: ignore[attr-defined]
+    return seed
+
+
+@examples
+@given(data=form)
+def test_preview_never_fails_and_never_stores(app: Flask, data: dict[str, str]) -> None:
+    slug, _approved, _own, author = seeded(app)
+    before = snapshot()
+    page = author.post(f"/blog/{slug}/comments", data={**data, "preview": "1"})
+    assert page.status_code in (200, 400)
+    instant = author.post(f"/blog/{slug}/comments/preview", data=data)
+    assert instant.status_code in (200, 400)
+    assert instant.is_json
+    assert snapshot() == before
+
+
+@examples
+@given(data=form)
+def test_editing_never_fails_and_a_refusal_changes_nothing(
+    app: Flask, data: dict[str, str]
+) -> None:
+    _slug, _approved, own, author = seeded(app)
+    before = snapshot()
+    answer = author.post(f"/comments/{own}/edit", data=data)
+    assert answer.status_code in (200, 303, 400, 409)
+    if answer.status_code != 303:
+        assert snapshot() == before
+    assert author.get(f"/comments/{own}/edit").status_code == 200
+    assert reader(app).post(f"/comments/{own}/edit", data=data).status_code == 404
+    assert reader(app).post(f"/comments/{own}/delete", data=data).status_code == 404
+
+
+@examples
+@given(data=form)
+def test_reporting_never_fails_and_a_refusal_stores_nothing(
+    app: Flask, data: dict[str, str]
+) -> None:
+    _slug, approved, own, _author = seeded(app)
+    before = snapshot()
+    answer = reader(app).post(f"/comments/{approved}/report", data=data)
+    assert answer.status_code in (200, 400)
+    if answer.status_code != 200:
+        assert snapshot() == before
+    held = reader(app).post(f"/comments/{own}/report", data=data)
+    assert held.status_code == 404
+
+
+@examples
+@given(part=path_part, cpage=value)
+def test_links_pictures_and_lists_never_fail(app: Flask, part: str, cpage: str) -> None:
+    slug, _approved, _own, _author = seeded(app)
+    client = app.test_client()
+    before = snapshot()
+    quoted = quote(part, safe="")
+    for url, allowed in (
+        (f"/comments/confirm/{quoted}", {400, 404}),
+        (f"/avatar/{quoted}.svg", {200, 400, 404}),
+        (f"/comments/{quoted}", {302, 400, 404}),
+        (f"/comments/{quoted}/report", {200, 400, 404}),
+        (f"/blog/{slug}/?cpage={quote(cpage, safe='')}", {200, 400, 404}),
+        (f"/api/v1/comments/recent?per_page={quote(cpage, safe='')}", {200, 400}),
+    ):
+        answer = client.get(url)
+        assert answer.status_code in allowed, (url, answer.status_code)
+    assert client.post(f"/comments/confirm/{quoted}").status_code in (400, 404)
+    assert snapshot() == before
