@@ -11,6 +11,7 @@ deleted." and the thread keeps its shape.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from blog import notifications
+from blog import notifications, spam_learning
 from blog.comments import CleanFields, CommentForm, CommentRejected, clean_fields, keep_revision
 from blog.database import begin_write
 from blog.decide_again import decide_again
@@ -38,6 +39,7 @@ from blog.privacy import DELETED_TEXT
 from blog.purge import remove_comments
 from blog.sanitize import sanitize_comment
 from blog.settings import Settings
+from blog.spam_features import Sample
 
 EDITABLE = frozenset({CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.UNCONFIRMED})
 DECIDED_AGAIN = frozenset({CommentStatus.PENDING, CommentStatus.APPROVED})
@@ -156,6 +158,8 @@ def edit_own_comment(
         return comment
     now = utcnow()
     keep_revision(comment, editor, now)
+    revised = dataclasses.replace(Sample.of(comment), body_html=fields.body_html)
+    spam_learning.revise_examples([(comment, revised)])  # what it taught, as it reads now
     comment.body_source, comment.body_html, comment.edited_at = fields.body, fields.body_html, now
     became = comment.status
     if comment.status in DECIDED_AGAIN:
@@ -208,12 +212,15 @@ def delete_own_comment(
     )
     post_id = comment.post_id
     if replies is None:
+        spam_learning.revise_examples([(comment, None)])
         remove_comments([comment])
         db.session.commit()
         return Deletion(post_id, kept=False)
     now = utcnow()
     keep_revision(comment, editor, now)
-    comment.body_source, comment.body_html = DELETED_TEXT, sanitize_comment(DELETED_TEXT)
+    deleted_html = sanitize_comment(DELETED_TEXT)
+    spam_learning.revise_examples([(comment, Sample(body_html=deleted_html))])
+    comment.body_source, comment.body_html = DELETED_TEXT, deleted_html
     comment.author_name = comment.author_email = comment.author_url = ""
     comment.notify_replies = comment.notify_approved = False
     comment.deleted_at = comment.edited_at = now

@@ -41,6 +41,7 @@ APPROVED_VALUES = {
     CommentStatus.PENDING: "0",
     CommentStatus.SPAM: "spam",
     CommentStatus.TRASH: "trash",
+    CommentStatus.UNCONFIRMED: "0",  # WordPress has no such status: held, as it would be
 }
 ZERO_DATE = "0000-00-00 00:00:00"
 BATCH = 200

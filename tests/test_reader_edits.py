@@ -279,3 +279,21 @@ def test_deleting_a_comment_with_approved_replies_keeps_the_thread(app: Flask) -
     assert "This comment was deleted." in block and "Starting a thread." not in page
     assert f'id="comment-{reply.id}"' in block  # the reply is still nested under it
     assert f"/comments/{cid}/report" not in page and "Ann" not in block.split("<ol")[0]
+
+
+def test_the_spam_filter_forgets_what_an_edited_comment_said(
+    app: Flask, client_as: Callable[[Role], FlaskClient]
+) -> None:
+    from blog.spam import load_model
+
+    post = factories.make_post()
+    author = reader(app)
+    cid = comment_id(post_comment(author, post, body="Zebrafish are lovely"))
+    assert client_as(Role.MODERATOR).post(f"/admin/comments/{cid}/approve").status_code == 303
+    learned = load_model()
+    assert learned.counts["w:zebrafish"][1] == 1  # a moderator's approval teaches it
+    assert author.post(f"/comments/{cid}/edit", data={"body": "Axolotls too"}).status_code == 303
+    model = load_model()
+    assert model.counts.get("w:zebrafish", [0, 0])[1] == 0
+    assert model.counts.get("w:axolotls", [0, 0])[1] == 0  # held again: no longer an example
+    assert model.totals == [0, 0]  # nothing left of the one example it had
