@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from blog import spam_learning
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, User, utcnow
+from blog.models import Comment, CommentRevision, CommentStatus, ModerationEvent, User, utcnow
 from blog.purge import remove_comments
 from blog.sanitize import sanitize_comment
 from blog.spam_features import Sample, host_of
@@ -185,6 +185,7 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
             comment.body_source = DELETED_TEXT
             comment.body_html = deleted_html
     _strike_events([c.id for c in kept], traces)
+    _erase_revisions([c.id for c in kept], delete_text)
     db.session.flush()
     db.session.commit()
     return Erasure(
@@ -193,6 +194,23 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
         deleted=len(doomed),
         text_replaced=len(kept) if delete_text else 0,
         approved_removed=approved,
+    )
+
+
+def _erase_revisions(comment_ids: list[int], delete_text: bool) -> None:
+    """Earlier versions of the comments: their text goes with ``delete_text``; the reader's
+    name on their own edits always goes (a moderator's edit keeps the moderator's name)."""
+    if not comment_ids:
+        return
+    of_these = CommentRevision.comment_id.in_(comment_ids)
+    if delete_text:
+        db.session.execute(delete(CommentRevision).where(of_these))
+        return
+    db.session.execute(
+        update(CommentRevision)
+        .where(of_these, CommentRevision.editor_id.is_(None))
+        .values(editor_name=ANONYMOUS)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -345,3 +345,34 @@ def test_erase_never_crashes_and_touches_only_that_address(
     if address.strip().casefold() != "carol@example.com":
         assert everything_stored() == before
     assert find_drift() == []
+
+
+def test_erase_reaches_the_earlier_versions_of_edited_comments(app: Flask) -> None:
+    from blog.models import CommentRevision
+
+    post = factories.make_post()
+    edited = factories.make_comment(post, author_name="Edna", author_email="edna@example.com")
+    other = factories.make_comment(post, author_name="Otto", author_email="otto@example.com")
+    for comment, name in ((edited, "Edna"), (other, "Otto")):
+        db.session.add(
+            CommentRevision(
+                comment_id=comment.id,
+                body_source=f"{name}'s first words",
+                body_html=sanitize_comment(f"{name}'s first words"),
+                editor_name=name,
+            )
+        )
+    db.session.commit()
+    erase_personal_data("edna@example.com")
+    names = set(db.session.scalars(select(CommentRevision.editor_name)))
+    assert names == {"Anonymous", "Otto"}
+    erase_personal_data("edna@example.com", delete_text=True)  # already anonymous: nothing left
+    factories.make_comment(post, author_name="Edna", author_email="edna@example.com")
+    again = db.session.scalars(
+        select(Comment).where(Comment.author_email == "edna@example.com")
+    ).one()
+    db.session.add(CommentRevision(comment_id=again.id, body_source="secret", editor_name="Edna"))
+    db.session.commit()
+    erase_personal_data("edna@example.com", delete_text=True)
+    sources = list(db.session.scalars(select(CommentRevision.body_source)))
+    assert "secret" not in sources and "Otto's first words" in sources
