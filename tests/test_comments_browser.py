@@ -117,6 +117,7 @@ def test_the_whole_payload_corpus_is_inert_on_both_pages(
     with live_server.app.app_context():
         held = db.session.scalars(select(Comment.id).where(Comment.status == CommentStatus.PENDING))
         moderate_comments(list(held), ModerationAction.APPROVE, None)
+        save_settings({"comments_per_page": 1000})  # every comment on one comment page
     browser_page.goto(live_server(f"/blog/{slug}/"))
     assert browser_page.locator(".comment-content").count() == stored
     provoke(browser_page)

@@ -48,15 +48,18 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "
 class ActiveContent(HTMLParser):
     """Collects whatever a browser would run or load from a page."""
 
-    def __init__(self, forbidden: set[str]) -> None:
+    def __init__(self, forbidden: set[str], own_scripts: frozenset[str] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
         self.forbidden = forbidden
+        self.own_scripts = own_scripts
         self.found: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag == "script" and attributes.get("type") == "application/ld+json":
             return  # the breadcrumbs' structured data: not executable
+        if tag == "script" and attributes.get("src") in self.own_scripts:
+            return  # the site's own file (a whole page only), never the author's
         if tag in self.forbidden:
             self.found.append(f"<{tag}>")
         for name, value in attrs:
@@ -77,7 +80,10 @@ def active_content(html: str, only_inside: str | None = None, page: bool = False
         match = re.search(only_inside, html, re.S)
         assert match is not None, only_inside
         html = match.group(0)
-    parser = ActiveContent(FORBIDDEN_ELEMENTS - {"form"} if page else FORBIDDEN_ELEMENTS)
+    if page:
+        parser = ActiveContent(FORBIDDEN_ELEMENTS - {"form"}, frozenset({"/static/comments.js"}))
+    else:
+        parser = ActiveContent(FORBIDDEN_ELEMENTS)
     parser.feed(html)
     parser.close()
     return parser.found
