@@ -149,7 +149,7 @@ def test_pagination_ten_a_page(client: FlaskClient) -> None:
     assert client.get("/blog/?page=2").status_code == 200
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "99999", "abc", "1.5", "\uff11", "9" * 40, "%00"])
+@pytest.mark.parametrize("page", ["0", "-1", "99999", "abc", "1.5", "\uff11", "9" * 40])
 def test_bad_page_numbers_are_404_not_500(client: FlaskClient, page: str) -> None:
     factories.make_post()
     for url in ("/", "/blog/", "/category/uncategorized/"):
