@@ -27,7 +27,9 @@ def apply_count_delta(post_id: int, delta: int) -> None:
         db.session.execute(
             update(Post)
             .where(Post.id == post_id)
-            .values(comment_count=Post.comment_count + delta)
+            # updated_at set to itself: a comment is not an edit of the post (the column's
+            # onupdate would otherwise move the sitemap's lastmod on every approval).
+            .values(comment_count=Post.comment_count + delta, updated_at=Post.updated_at)
             .execution_options(synchronize_session=False)
         )
 

@@ -84,3 +84,14 @@ def test_recount_reports_and_repairs_drift(app: Flask) -> None:
     assert f"fixed {post.slug}: stored 7, actual 2" in result.output
     db.session.expire_all()
     assert db.session.get(Post, post.id).comment_count == 2
+
+
+def test_a_new_comment_does_not_count_as_an_edit_of_the_post(app: Flask) -> None:
+    post = factories.make_post()
+    db.session.expire_all()
+    before = db.session.get(Post, post.id).updated_at
+    factories.make_comment(post)
+    db.session.expire_all()
+    after = db.session.get(Post, post.id)
+    assert after.comment_count == 1
+    assert after.updated_at == before
