@@ -12,21 +12,19 @@ deleted." and the thread keeps its shape.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from blog import notifications, spam_learning
-from blog.comments import CleanFields, CommentForm, CommentRejected, clean_fields, keep_revision
+from blog.comments import CleanFields, CommentForm, CommentRejected, clean_fields
 from blog.database import begin_write
 from blog.decide_again import decide_again
 from blog.extensions import db
 from blog.models import (
     Comment,
-    CommentRevision,
     CommentStatus,
     Post,
     User,
@@ -37,6 +35,7 @@ from blog.permissions import Action, can
 from blog.posts import is_published
 from blog.privacy import DELETED_TEXT
 from blog.purge import remove_comments
+from blog.revisions import keep_revision
 from blog.sanitize import sanitize_comment
 from blog.settings import Settings
 from blog.spam_features import Sample
@@ -227,18 +226,3 @@ def delete_own_comment(
     db.session.flush()
     db.session.commit()
     return Deletion(post_id, kept=True)
-
-
-def revisions_of(comment_ids: Sequence[int]) -> dict[int, list[CommentRevision]]:
-    """Earlier texts of these comments, newest first (one query; none without ids), for the
-    moderation queue. Only comments with an ``edited_at`` have any."""
-    found: dict[int, list[CommentRevision]] = defaultdict(list)
-    if comment_ids:
-        rows = db.session.scalars(
-            select(CommentRevision)
-            .where(CommentRevision.comment_id.in_(comment_ids))
-            .order_by(CommentRevision.edited_at.desc(), CommentRevision.id.desc())
-        )
-        for revision in rows:
-            found[revision.comment_id].append(revision)
-    return dict(found)

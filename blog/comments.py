@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Integer, func, literal_column, or_, select
@@ -21,15 +20,7 @@ from blog.confirmation import awaiting_confirmation
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import (
-    Comment,
-    CommentRevision,
-    CommentStatus,
-    ModerationEvent,
-    Post,
-    User,
-    utcnow,
-)
+from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
 from blog.moderation import (
     REPLY_UNAVAILABLE,
     REPLYABLE,
@@ -44,6 +35,7 @@ from blog.moderation import (
 )
 from blog.permissions import Action, can
 from blog.posts import is_published, is_visible
+from blog.revisions import keep_revision
 from blog.sanitize import safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
 
@@ -412,19 +404,3 @@ def edit_comment(comment_id: int, form: CommentForm, actor: User) -> Comment:
     db.session.flush()
     db.session.commit()
     return comment
-
-
-def keep_revision(comment: Comment, editor: User | None, at: datetime) -> None:
-    """Keep the text an edit is about to replace, for moderators (no flush, no commit).
-    ``editor`` None is the commenter, editing as an anonymous reader."""
-    name = editor.display_name if editor is not None else comment.author_name
-    db.session.add(
-        CommentRevision(
-            comment_id=comment.id,
-            body_source=comment.body_source,
-            body_html=comment.body_html,
-            edited_at=at,
-            editor_id=editor.id if editor is not None else None,
-            editor_name=name[:NAME_MAX],
-        )
-    )

@@ -10,12 +10,12 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from blog import spam
-from blog.comment_edits import revisions_of
 from blog.extensions import db
 from blog.models import Comment, CommentReport, CommentRevision, CommentStatus, Post, User
 from blog.moderation import moderation_scope
 from blog.posts import Page, PageNotFound
 from blog.reports import reports_of
+from blog.revisions import revisions_of
 from blog.settings import Settings, load_settings
 
 QUEUE_STATUSES = tuple(CommentStatus)

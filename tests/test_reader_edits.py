@@ -20,6 +20,7 @@ from blog.models import (
     ModerationEvent,
     Post,
     Role,
+    User,
 )
 from blog.settings import save_settings
 from tests import factories
@@ -297,3 +298,23 @@ def test_the_spam_filter_forgets_what_an_edited_comment_said(
     assert model.counts.get("w:zebrafish", [0, 0])[1] == 0
     assert model.counts.get("w:axolotls", [0, 0])[1] == 0  # held again: no longer an example
     assert model.totals == [0, 0]  # nothing left of the one example it had
+
+
+def test_a_moderators_correction_is_kept_as_a_revision_too(
+    app: Flask, users: dict[Role, User], client_as: Callable[[Role], FlaskClient]
+) -> None:
+    post = factories.make_post()
+    target = factories.make_comment(post, body="Teh original", author_name="Cy")
+    moderator = client_as(Role.MODERATOR)
+    fields = {"name": "Cy", "email": "reader@example.com", "body": "The original"}
+    assert moderator.post(f"/admin/comments/{target.id}/edit", data=fields).status_code == 303
+    revision = db.session.scalars(select(CommentRevision)).one()
+    assert (revision.body_source, revision.editor_id) == ("Teh original", users[Role.MODERATOR].id)
+    queue = moderator.get("/admin/comments/?status=approved").text
+    assert "Edited 1 time" in queue and "Teh original" in queue
+    assert "(the commenter)" not in queue
+    assert "(edited)" in reader(app).get(f"/blog/{post.slug}/").text
+    # Changing only the name is no edit of the text: no revision.
+    fields["name"] = "Cy Young"
+    assert moderator.post(f"/admin/comments/{target.id}/edit", data=fields).status_code == 303
+    assert db.session.scalar(select(func.count(CommentRevision.id))) == 1
