@@ -318,3 +318,53 @@ def test_a_moderators_correction_is_kept_as_a_revision_too(
     fields["name"] = "Cy Young"
     assert moderator.post(f"/admin/comments/{target.id}/edit", data=fields).status_code == 303
     assert db.session.scalar(select(func.count(CommentRevision.id))) == 1
+
+
+def test_edits_are_rate_limited_and_the_text_is_shown_back(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, EDIT_RATE_LIMIT="2 per minute")
+    with app.app_context():
+        slug = factories.make_post().slug
+    author = reader(app)
+    cid = comment_id(post_comment(author, slug, body="Draft 0"))
+    for n in (1, 2):
+        assert author.post(f"/comments/{cid}/edit", data={"body": f"Draft {n}"}).status_code == 303
+    third = author.post(f"/comments/{cid}/edit", data={"body": "Draft 3"})
+    assert third.status_code == 429 and "Retry-After" in third.headers
+    assert "Draft 3</textarea>" in third.text
+    assert "no-store" in author.get(f"/comments/{cid}/edit").headers["Cache-Control"]
+    with app.app_context():
+        assert comment(cid).body_source == "Draft 2"
+
+
+def test_the_settings_page_offers_the_reader_settings(
+    app: Flask, client_as: Callable[[Role], FlaskClient]
+) -> None:
+    from blog.settings import Settings, load_settings
+    from blog.settings_admin import form_values
+
+    admin = client_as(Role.ADMIN)
+    page = admin.get("/admin/settings/").text
+    for name in (
+        "comment_edit_window_minutes",
+        "report_hold_threshold",
+        "require_email_confirmation",
+        "show_gravatar",
+    ):
+        assert f'name="{name}"' in page
+    data = {k: v for k, v in form_values(Settings()).items() if v != ""}
+    data.update(
+        comment_edit_window_minutes="30",
+        report_hold_threshold="0",
+        require_email_confirmation="on",
+        show_gravatar="on",
+    )
+    saving = admin.post("/admin/settings/", data=data)
+    assert saving.status_code == 303, re.findall(r'class="field-error"[^>]*>([^<]*)<', saving.text)
+    saved = load_settings()
+    assert (saved.comment_edit_window_minutes, saved.report_hold_threshold) == (30, 0)
+    assert saved.require_email_confirmation and saved.show_gravatar
+    data["comment_edit_window_minutes"] = "-5"
+    refused = admin.post("/admin/settings/", data=data)
+    assert refused.status_code == 400 and load_settings().comment_edit_window_minutes == 30

@@ -46,6 +46,8 @@ bp = Blueprint("reader", __name__)
 COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
 AVATAR_MAX_AGE = 365 * 24 * 3600
 DEFAULT_REPORT_RATE_LIMIT = "5 per minute;20 per hour"
+# Each edit keeps a revision: enough for second thoughts, not for filling the database.
+DEFAULT_EDIT_RATE_LIMIT = "10 per minute;60 per hour"
 
 
 def _comment_url(slug: str, comment_id: int, page: int | None) -> str:
@@ -93,9 +95,21 @@ def preview(slug: str) -> Response | tuple[Response, int]:
 # --- Editing and deleting one's own comment ---------------------------------------------------
 
 
+def _personal(page: str, status: int) -> Response:
+    """A page of one reader's own (their comment's text, their form): no shared cache keeps it."""
+    response = make_response(page, status)
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
+def _edit_rate_limit() -> str:
+    return str(current_app.config.get("EDIT_RATE_LIMIT") or DEFAULT_EDIT_RATE_LIMIT)
+
+
 def _render_edit(
     comment: Comment, body: str, status: int = 200, error: str = "", preview_html: str = ""
-) -> tuple[str, int]:
+) -> Response:
     page = render_template(
         "comment_edit.html",
         comment=comment,
@@ -104,7 +118,7 @@ def _render_edit(
         preview_html=preview_html,
         deadline=edit_deadline(comment, site_settings()),
     )
-    return page, status
+    return _personal(page, status)
 
 
 @bp.errorhandler(CommentRejected)
@@ -119,13 +133,14 @@ def _own(comment_id: int) -> Comment:
 
 
 @bp.route(f"{COMMENT}/edit")
-def edit_form(comment_id: int) -> tuple[str, int]:
+def edit_form(comment_id: int) -> Response:
     comment = _own(comment_id)
     return _render_edit(comment, comment.body_source)
 
 
 @bp.route(f"{COMMENT}/edit", methods=["POST"])
-def edit(comment_id: int) -> Response | tuple[str, int]:
+@limiter.limit(_edit_rate_limit, methods=["POST"])
+def edit(comment_id: int) -> Response:
     comment = _own(comment_id)
     body = request.form.get("body", "")
     if request.form.get("preview"):
@@ -145,6 +160,7 @@ def edit(comment_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route(f"{COMMENT}/delete", methods=["POST"])
+@limiter.limit(_edit_rate_limit, methods=["POST"])
 def delete(comment_id: int) -> Response:
     comment = _own(comment_id)
     slug = comment.post.slug
@@ -173,7 +189,7 @@ def _render_report(
     values: dict[str, str],
     status: int = 200,
     rejected: ReportRejected | None = None,
-) -> tuple[str, int]:
+) -> Response:
     page = render_template(
         "comment_report.html",
         comment=comment,
@@ -183,11 +199,11 @@ def _render_report(
         message=rejected.message if rejected else "",
         done=False,
     )
-    return page, status
+    return _personal(page, status)
 
 
 @bp.route(f"{COMMENT}/report")
-def report_form(comment_id: int) -> tuple[str, int]:
+def report_form(comment_id: int) -> Response:
     comment = reportable(comment_id)
     if comment is None:
         abort(404)
@@ -196,7 +212,7 @@ def report_form(comment_id: int) -> tuple[str, int]:
 
 @bp.route(f"{COMMENT}/report", methods=["POST"])
 @limiter.limit(_report_rate_limit, methods=["POST"])
-def report(comment_id: int) -> tuple[str, int]:
+def report(comment_id: int) -> Response:
     comment = reportable(comment_id)
     if comment is None:
         abort(404)
@@ -213,8 +229,7 @@ def report(comment_id: int) -> tuple[str, int]:
         if rejected.status_code == 404:
             abort(404)
         return _render_report(comment, values, rejected.status_code, rejected)
-    page = render_template("comment_report.html", comment=comment, done=True)
-    return page, 200
+    return _personal(render_template("comment_report.html", comment=comment, done=True), 200)
 
 
 # --- Confirming one's address ----------------------------------------------------------------
