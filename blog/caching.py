@@ -14,7 +14,8 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
-from werkzeug.http import is_resource_modified
+from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
@@ -53,6 +54,8 @@ _MARK = "blog_content_changed"
 # Changes when templates or the stylesheet change meaning; part of every ETag.
 PAGE_FORMAT = "1"
 SHARED_MAX_AGE = 30
+SHARED_PAGE = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
+PRIVATE_PAGE = "private, no-cache, max-age=0"
 UPCOMING_LIMIT = 50
 
 
@@ -77,6 +80,9 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    # Commit flushes only after this event: flush now, so that changes still pending (a setting
+    # changed and committed with no query in between) mark the session too.
+    session.flush()
     if not session.info.pop(_MARK, False):
         return
     now = datetime.now(UTC)
@@ -156,22 +162,65 @@ def effective_version(stamp: str, now: datetime | None = None) -> str:
     return json.dumps(effective)
 
 
+@dataclass(frozen=True)
+class _Effective:
+    stamp: str
+    version: str
+    changed: datetime | None
+    since: datetime
+    until: datetime  # when a scheduled post next comes due (the version moves then)
+
+
+_last_effective: _Effective | None = None
+
+
+def _valid_until(stamp: str, now: datetime) -> datetime:
+    try:
+        data = json.loads(stamp)
+        upcoming = [datetime.fromisoformat(t) for t in data.get("upcoming", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return datetime.max.replace(tzinfo=UTC)
+    later = [t for t in upcoming if t > now]
+    if later:
+        return later[0]
+    if data.get("more"):
+        return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return datetime.max.replace(tzinfo=UTC)
+
+
+def version_now(stamp: str) -> tuple[str, datetime | None]:
+    """``effective_version(stamp)`` and its time, worked out once per stamp and due time.
+
+    Most requests read the same stamp as the one before; parsing it again would cost more than
+    the query that read it.
+    """
+    global _last_effective
+    now = _now()
+    last = _last_effective
+    if last is not None and last.stamp == stamp and last.since <= now < last.until:
+        return last.version, last.changed
+    version = effective_version(stamp, now)
+    last = _Effective(stamp, version, version_time(version), now, _valid_until(stamp, now))
+    _last_effective = last
+    return last.version, last.changed
+
+
 class MemoryPageStore:
     """A small LRU of rendered pages inside one worker process."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._pages: OrderedDict[str, str] = OrderedDict()
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> bytes | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def set(self, key: str, page: str) -> None:
+    def set(self, key: str, page: bytes) -> None:
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
@@ -188,16 +237,16 @@ class RedisPageStore:
         self.client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self.ttl = ttl_seconds
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> bytes | None:
         try:
             raw = self.client.get(f"blog:page:{key}")
         except Exception:  # the cache is an optimisation: never fail a page because of it
             return None
-        return raw.decode("utf-8") if isinstance(raw, bytes) else None
+        return raw if isinstance(raw, bytes) else None
 
-    def set(self, key: str, page: str) -> None:
+    def set(self, key: str, page: bytes) -> None:
         try:
-            self.client.setex(f"blog:page:{key}", self.ttl, page.encode("utf-8"))
+            self.client.setex(f"blog:page:{key}", self.ttl, page)
         except Exception:
             return
 
@@ -211,8 +260,12 @@ def page_store() -> PageStore | None:
 
 def _csrf_placeholder() -> str:
     """Stands for the CSRF token in a cached page; the same in every worker of one site."""
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    return "csrf-placeholder-" + hashlib.sha256(b"page-cache" + secret).hexdigest()[:24]
+    placeholder = current_app.extensions.get("blog_csrf_placeholder")
+    if placeholder is None:
+        secret = str(current_app.config["SECRET_KEY"]).encode()
+        digest = hashlib.sha256(b"page-cache" + secret).hexdigest()[:24]
+        placeholder = current_app.extensions["blog_csrf_placeholder"] = f"csrf-placeholder-{digest}"
+    return placeholder  # type: ignore[no-any-return]
 
 
 def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -> Response:
@@ -232,11 +285,12 @@ def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -
             g.pop("csrf_token", None)
         if response.status_code != 200 or response.mimetype != "text/html":
             return response
-        page = response.get_data(as_text=True)
+        page = response.get_data()
         if store is not None:
             store.set(key, page)
-    if placeholder in page:
-        page = page.replace(placeholder, generate_csrf())
+    marker = placeholder.encode()
+    if marker in page:
+        page = page.replace(marker, generate_csrf().encode())
     return Response(page, mimetype="text/html")
 
 
@@ -257,13 +311,12 @@ def conditional(view: F) -> F:
             response.cache_control.private = True
             response.cache_control.no_cache = True
             return response
-        from blog.templating import content_version
+        from blog.templating import content_version_and_time
 
-        version = content_version()
+        version, modified = content_version_and_time()
         personal = "|".join(request.cookies.get(n, "") for n in (COOKIE_NAME, REMEMBER_COOKIE))
         seed = f"{PAGE_FORMAT}|{version}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        modified = version_time(version)
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
         elif personal.strip("|"):
@@ -272,17 +325,17 @@ def conditional(view: F) -> F:
             response = _render_shared(view, args, kwargs, etag)
         if response.status_code not in (200, 304):
             return response
-        response.set_etag(etag)
+        # Header values written directly: this runs on every page served from the cache.
+        headers = response.headers
+        headers["ETag"] = f'"{etag}"'
         if modified is not None:
-            response.last_modified = modified
-        response.vary.add("Cookie")
-        response.cache_control.max_age = 0
-        if "csrf_token" in g or personal.strip("|"):
-            response.cache_control.private = True
-            response.cache_control.no_cache = True
+            headers["Last-Modified"] = http_date(modified)
+        if "Vary" in headers:
+            response.vary.add("Cookie")
         else:
-            response.cache_control.public = True
-            response.cache_control.s_maxage = SHARED_MAX_AGE
+            headers["Vary"] = "Cookie"
+        private = "csrf_token" in g or personal.strip("|")
+        headers["Cache-Control"] = PRIVATE_PAGE if private else SHARED_PAGE
         return response
 
     return cast(F, wrapped)

@@ -7,6 +7,8 @@ concurrent writers queue on the busy timeout instead of failing mid-transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -43,7 +45,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode:
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def single_read() -> Iterator[Connection]:
+    """A connection outside the session for one read-only statement.
+
+    On SQLite no ``BEGIN`` is sent: the statement is its own transaction. Used where a page can
+    be answered from the cache after one small read (blog/settings.py).
+    """
+    with db.engine.connect() as connection:
+        yield connection.execution_options(**{_BEGIN_OPTION: None})
 
 
 def begin_write() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from blog.database import single_read
 from blog.extensions import db
 from blog.models import Setting
 
@@ -99,14 +100,18 @@ def load_settings() -> Settings:
     return load_settings_and_version()[0]
 
 
+# Only the keys read here: other rows (the spam filter's model) can be large.
+_SETTINGS_QUERY = select(Setting.key, Setting.value).where(
+    Setting.key.in_([*FIELD_TYPES, CONTENT_VERSION_KEY])
+)
+_VERSION_QUERY = select(Setting.value).where(Setting.key == CONTENT_VERSION_KEY)
+
+
 def load_settings_and_version() -> tuple[Settings, str]:
     """The settings and the content version stamp, in one query."""
     stored: dict[str, Any] = {}
     version = ""
-    # Only the keys read here: other rows (the spam filter's model) can be large.
-    wanted = [*FIELD_TYPES, CONTENT_VERSION_KEY]
-    rows = db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(wanted)))
-    for key, value in rows:
+    for key, value in db.session.execute(_SETTINGS_QUERY):
         if key == CONTENT_VERSION_KEY:
             version = value
         elif key in FIELD_TYPES:
@@ -115,6 +120,25 @@ def load_settings_and_version() -> tuple[Settings, str]:
             except (InvalidSetting, ValueError):
                 continue
     return Settings(**stored), version
+
+
+def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
+    """The settings and the content version, reading only the version when it has not moved.
+
+    Every commit that changes a setting also writes a new content version (blog/caching.py), so
+    settings parsed under one version stay right for as long as the version stays the same:
+    ``cache`` (one per app, shared by the worker's threads) keeps them. A page then costs one
+    small query; the first request after a change costs two.
+    """
+    # Not through the session: a page served from the cache then never opens a transaction.
+    with single_read() as connection:
+        version = connection.execute(_VERSION_QUERY).scalar() or ""
+    entry = cache.get("settings")
+    if version and entry is not None and entry[0] == version:
+        return entry[1], version
+    settings, version = load_settings_and_version()
+    cache["settings"] = (version, settings)
+    return settings, version
 
 
 def save_settings(changes: dict[str, Any]) -> Settings:

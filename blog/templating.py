@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, g, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.commenter import remembered_commenter
 from blog.models import Category
-from blog.settings import Settings, load_settings_and_version
+from blog.settings import Settings, current_settings_and_version
 from blog.views.access import admin_menu
 
 CSP = (
@@ -24,16 +24,22 @@ CSP = (
 def site_settings() -> Settings:
     """The settings, read once per request."""
     if "blog_settings" not in g:
-        g.blog_settings, g.blog_content_version = load_settings_and_version()
+        cache = current_app.extensions.setdefault("blog_settings_cache", {})
+        g.blog_settings, g.blog_content_version = current_settings_and_version(cache)
     return g.blog_settings  # type: ignore[no-any-return]
 
 
 def content_version() -> str:
     """The version of public content now (read with the settings; scheduled posts included)."""
-    from blog.caching import effective_version
+    return content_version_and_time()[0]
+
+
+def content_version_and_time() -> tuple[str, datetime | None]:
+    """The version of public content now and when that content last changed."""
+    from blog.caching import version_now
 
     site_settings()
-    return effective_version(g.blog_content_version)
+    return version_now(g.blog_content_version)
 
 
 def format_date(value: datetime | None) -> str:

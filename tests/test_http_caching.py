@@ -155,8 +155,8 @@ def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]
     from blog.caching import RedisPageStore
 
     first, second = RedisPageStore(url), RedisPageStore(url)
-    first.set("shared-key-test", "<p>rendered once</p>")
-    assert second.get("shared-key-test") == "<p>rendered once</p>"
+    first.set("shared-key-test", b"<p>rendered once</p>")
+    assert second.get("shared-key-test") == b"<p>rendered once</p>"
     assert RedisPageStore("redis://127.0.0.1:1/0").get("anything") is None  # dead Redis: a miss
 
 
@@ -188,3 +188,22 @@ def test_a_scheduled_post_appears_at_its_time_without_any_write(
     page = client.get("/", headers={"If-None-Match": etag})
     assert page.status_code == 200
     assert "Scheduled one" in page.get_data(as_text=True)
+
+
+def test_a_setting_changed_by_another_worker_shows_on_the_next_page(
+    make_app: Callable[..., Any],
+) -> None:
+    """Each worker keeps the parsed settings for as long as the content version stays the same;
+    a change made elsewhere (another worker, the CLI) moves the version, so it shows at once."""
+    from blog.settings import save_settings
+
+    reader_side, writer_side = make_app(), make_app()
+    with reader_side.app_context():
+        factories.make_post(title="Any post")
+    client = reader_side.test_client()
+    assert "My Blog" in client.get("/").get_data(as_text=True)
+    assert "My Blog" in client.get("/blog/").get_data(as_text=True)  # settings now kept
+    with writer_side.app_context():
+        save_settings({"site_title": "Renamed Elsewhere"})
+    page = client.get("/").get_data(as_text=True)
+    assert "Renamed Elsewhere" in page and "My Blog" not in page

@@ -20,7 +20,7 @@ from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.api.errors import ApiError
-from blog.caching import SHARED_MAX_AGE, page_store, version_time
+from blog.caching import SHARED_MAX_AGE, page_store
 from blog.models import User
 from blog.tokens import user_for_token
 
@@ -65,13 +65,12 @@ def cached_read(view: F) -> F:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from blog.templating import content_version
+        from blog.templating import content_version_and_time
 
-        version = content_version()
+        version, modified = content_version_and_time()
         # The host is part of it: links in the JSON are absolute.
         seed = f"api|{API_FORMAT}|{version}|{request.host_url}|{request.full_path}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        modified = version_time(version)
         store, key = page_store(), f"api:{etag}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
@@ -82,7 +81,7 @@ def cached_read(view: F) -> F:
             if response.status_code != 200:
                 return response
             if store is not None:
-                store.set(key, response.get_data(as_text=True))
+                store.set(key, response.get_data())
         response.set_etag(etag)
         if modified is not None:
             response.last_modified = modified
