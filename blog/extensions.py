@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,3 +32,10 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def seconds_until_retry() -> int:
+    """For ``Retry-After`` after a rate limit refused the request: when the window resets."""
+    current = limiter.current_limit
+    reset_at = current.reset_at if current is not None else time.time() + 60
+    return max(1, math.ceil(reset_at - time.time()))

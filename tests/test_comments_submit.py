@@ -202,6 +202,25 @@ def test_flood_answers_429_with_retry_after(app: Flask) -> None:
     assert stored() == 2
 
 
+def test_rate_limit_holds_with_the_flood_check_off_and_keeps_the_text(
+    make_app: Callable[..., Flask],
+) -> None:
+    limited = make_app(RATELIMIT_ENABLED=True, COMMENT_RATE_LIMIT="2 per minute")
+    with limited.app_context():
+        save_settings({"flood_interval_seconds": 0})
+        post = factories.make_post()
+        browser = reader(limited)
+        comment_id(post_comment(browser, post))
+        comment_id(post_comment(browser, post))
+        response = post_comment(browser, post, body="My third <b>thought</b>")
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        assert "a lot of comments from this address" in page_text(response)
+        assert "My third &lt;b&gt;thought&lt;/b&gt;</textarea>" in response.get_data(as_text=True)
+        assert stored() == 2
+        comment_id(post_comment(reader(limited), post))  # another address is not held back
+
+
 def test_honeypot_looks_like_a_normal_submission_but_is_spam(app: Flask) -> None:
     post = factories.make_post()
     browser = reader(app)

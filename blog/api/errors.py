@@ -7,8 +7,6 @@ into the same shape); blog.errors sends routing errors (404, 405), 413, 500 and 
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, jsonify
@@ -16,7 +14,7 @@ from flask_limiter import RateLimitExceeded
 
 from blog.authoring import PostRejected
 from blog.comments import CommentRejected
-from blog.extensions import limiter
+from blog.extensions import seconds_until_retry
 from blog.moderation import ModerationError
 from blog.permissions import NotAllowed
 
@@ -117,9 +115,7 @@ def _not_allowed(error: NotAllowed) -> Response:
 
 
 def _rate_limited(_error: RateLimitExceeded) -> Response:
-    current = limiter.current_limit
-    reset_at = current.reset_at if current is not None else time.time() + 60
-    wait = max(1, math.ceil(reset_at - time.time()))
+    wait = seconds_until_retry()
     message = f"Too many comments from your address. Try again in {wait} seconds."
     return error_response(ApiError(429, message, headers={"Retry-After": str(wait)}))
 

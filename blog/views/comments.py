@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
@@ -14,7 +24,7 @@ from blog.comment_pages import locate_comment
 from blog.commenter import own_comment_ids, remember_own_comment, save_commenter_details
 from blog.comments import CommentForm, CommentRejected, Submitter, find_post, submit_comment
 from blog.errors import render_error
-from blog.extensions import csrf
+from blog.extensions import csrf, limiter, seconds_until_retry
 from blog.models import Post
 from blog.templating import site_settings
 from blog.views.access import signed_in_user
@@ -31,6 +41,13 @@ FIELDS = (
     "remember",
     "notify_replies",
     "notify_approved",
+)
+# Beside the flood rule (one comment per address every 15 s, a setting kept in the database):
+# a count per address that holds when the flood check is off, shared through Redis.
+DEFAULT_COMMENT_RATE_LIMIT = "20 per minute;200 per hour"
+TOO_MANY = (
+    "You have sent a lot of comments from this address in a short time. Nothing is lost: wait a "
+    "minute, then press Post Comment again."
 )
 SESSION_EXPIRED = (
     "Your session expired before your comment was sent, so it was not posted. Nothing is lost: "
@@ -52,7 +69,12 @@ def typed_values() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in FIELDS}
 
 
+def _comment_rate_limit() -> str:
+    return str(current_app.config.get("COMMENT_RATE_LIMIT") or DEFAULT_COMMENT_RATE_LIMIT)
+
+
 @bp.route("/blog/<slug>/comments", methods=["POST"])
+@limiter.limit(_comment_rate_limit, exempt_when=lambda: signed_in_user() is not None)
 def submit(slug: str) -> Response | tuple[str | Response, int]:
     post = find_post(slug)
     if post is None:
@@ -110,6 +132,19 @@ def _rejected(
     response = make_response(render_post(post, state), rejected.status_code)
     if rejected.retry_after is not None:
         response.headers["Retry-After"] = str(rejected.retry_after)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(_error: RateLimitExceeded) -> Response | tuple[str | Response, int]:
+    """Over the per-address limit: 429, the post page with the typed comment in the form."""
+    slug = (request.view_args or {}).get("slug")
+    post = posts.get_published_post(slug) if request.endpoint == "comments.submit" else None
+    if post is None:
+        return render_error(429, TOO_MANY)
+    response = make_response(render_post(post, FormState(typed_values(), message=TOO_MANY)), 429)
+    response.headers["Retry-After"] = str(seconds_until_retry())
     response.cache_control.no_store = True
     return response
 
