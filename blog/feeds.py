@@ -154,11 +154,14 @@ def _post_entry(entry: FeedEntry, post: Post, site: Site) -> None:
 
 
 def _comment_entry(entry: FeedEntry, comment: Comment, site: Site, one_post: bool) -> None:
-    link = site.link("public.post", slug=comment.post.slug) + f"#comment-{comment.id}"
+    # The id stays the same when comment pages shift; the link (its permalink) redirects to
+    # whichever comment page holds the comment now.
+    anchor = site.link("public.post", slug=comment.post.slug) + f"#comment-{comment.id}"
+    link = site.link("reader.permalink", comment_id=comment.id)
     author = xml_safe(comment.author_name).strip() or ANONYMOUS
     title = f"By: {author}" if one_post else f"Comment on {comment.post.title} by {author}"
-    entry.id(link)
-    entry.guid(link, permalink=True)
+    entry.id(anchor)
+    entry.guid(anchor, permalink=False)
     entry.title(xml_safe(title))
     entry.link(href=link, rel="alternate")
     entry.author(name=author)

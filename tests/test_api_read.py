@@ -203,7 +203,7 @@ def test_comments_are_approved_only_in_thread_order_with_depth_and_no_private_da
         "created_at",
         "url",
     }
-    assert body["items"][0]["url"].endswith(f"/blog/{post.slug}/#comment-{first.id}")
+    assert body["items"][0]["url"].endswith(f"/comments/{first.id}")  # the permalink
 
     page_two = client.get(f"/api/v1/posts/{post.slug}/comments?per_page=2&page=2").get_json()
     assert [c["id"] for c in page_two["items"]] == [deeper.id, second.id]

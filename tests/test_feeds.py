@@ -134,7 +134,11 @@ def test_post_comment_feed_has_approved_comments_only(site_client: FlaskClient) 
         bodies = " ".join(e.content[0].value for e in parsed.entries)
         assert "<b>approved</b>" in bodies and "hidden" not in bodies
         ann = next(e for e in parsed.entries if e.title == "By: Ann")
-        assert ann.link == f"{SITE}/blog/discussed/#comment-{first.id}"
+        assert ann.id == f"{SITE}/blog/discussed/#comment-{first.id}"
+        assert ann.link == f"{SITE}/comments/{first.id}"
+        landing = site_client.get(ann.link.removeprefix(SITE))
+        assert landing.status_code == 302
+        assert landing.headers["Location"].endswith(f"/blog/discussed/?cpage=1#comment-{first.id}")
 
 
 def test_comments_of_hidden_posts_stay_out_of_every_feed(client: FlaskClient) -> None:

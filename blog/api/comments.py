@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -17,7 +17,7 @@ from blog.api.errors import ApiError
 from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import MAX_PER_PAGE, Fields, json_object, paging, past_the_end
 from blog.api.posts import clean_slug, visible_post
-from blog.api.schemas import absolute, page_of, public_comment, recent_comment
+from blog.api.schemas import page_of, public_comment, recent_comment
 from blog.comments import CommentForm, Submitter, submit_comment
 from blog.extensions import db, limiter
 from blog.models import CommentStatus, Post
@@ -50,8 +50,7 @@ def list_comments(slug: str) -> Response:
     start = (wanted.page - 1) * wanted.per_page
     if wanted.page > 1 and start >= len(ordered):
         raise past_the_end(wanted.page)
-    post_url = absolute(url_for("public.post", slug=post.slug))
-    items = [public_comment(n, post_url) for n in ordered[start : start + wanted.per_page]]
+    items = [public_comment(n) for n in ordered[start : start + wanted.per_page]]
     return jsonify(page_of(items, wanted.page, wanted.per_page, len(ordered)))
 
 

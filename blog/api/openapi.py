@@ -120,7 +120,7 @@ SCHEMAS: dict[str, Schema] = {
             "author": obj({"name": STRING, "url": TEXT_OR_NULL}),
             "body_html": STRING,
             "created_at": TIME,
-            "url": URL,
+            "url": {**URL, "description": "the permalink: redirects to its comment page"},
         }
     ),
     "CommentList": page_schema(ref("Comment")),

@@ -113,9 +113,10 @@ def post_for_writer(post: Post, site_title: str, comments_open: bool) -> dict[st
     }
 
 
-def public_comment(node: ThreadNode, post_url: str) -> dict[str, Any]:
+def public_comment(node: ThreadNode) -> dict[str, Any]:
     """An approved comment as readers see it: ``parent_id`` is the approved comment it answers
-    (null at the top level), ``depth`` its level on the post page (1 at the top)."""
+    (null at the top level), ``depth`` its level on the post page (1 at the top), ``url`` its
+    permalink (which redirects to the comment page that holds it)."""
     comment = node.comment
     parent = node.parent_node
     replied_to = comment.parent_id if parent is not None else None
@@ -126,7 +127,7 @@ def public_comment(node: ThreadNode, post_url: str) -> dict[str, Any]:
         "author": {"name": comment.author_name, "url": comment.author_url or None},
         "body_html": comment.body_html,
         "created_at": iso(comment.created_at),
-        "url": f"{post_url}#comment-{comment.id}",
+        "url": absolute(url_for("reader.permalink", comment_id=comment.id)),
     }
 
 
