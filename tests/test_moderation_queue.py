@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from blog import moderation_queue
 from blog.extensions import db
 from blog.models import CommentStatus, Role
 from blog.moderation_queue import pending_counts
 from blog.settings import save_settings
+from blog.tokens import create_token
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
 
@@ -114,6 +116,38 @@ def test_pages_of_twenty_newest_first(moderator: FlaskClient) -> None:
     assert "Page 1 of 2" in page_text(moderator.get("/admin/comments/"))
     emptied = moderator.get("/admin/comments/?page=3")
     assert emptied.status_code == 303 and emptied.headers["Location"] == "/admin/comments/"
+
+
+def test_long_lists_count_up_to_the_cap_and_still_page_to_the_end(
+    app: Any,
+    moderator: FlaskClient,
+    users: dict[Role, Any],
+    client_as: Callable[[Role], FlaskClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(moderation_queue, "COUNT_CAP", 40)
+    post = factories.make_post()
+    factories.make_comments(post, 45, status=P)
+    factories.make_comments(post, 3, status=S)
+    own = factories.make_post(author=users[Role.AUTHOR])
+    factories.make_comments(own, 2, status=P)
+    first = moderator.get("/admin/comments/")
+    assert "Pending (40+) Approved (0) Spam (3)" in page_text(first)
+    assert "Page 1 of 2+" in page_text(first)
+    seen = listed_ids(first) + listed_ids(moderator.get("/admin/comments/?page=2"))
+    last = moderator.get("/admin/comments/?page=3")  # past the cap: counted in full
+    assert "Page 3 of 3" in page_text(last)
+    seen += listed_ids(last)
+    assert len(seen) == len(set(seen)) == 47
+    assert moderator.get("/admin/comments/?page=4").status_code == 303  # past the end
+    # An author's counts go through their posts only.
+    assert "Pending (2)" in page_text(client_as(Role.AUTHOR).get("/admin/comments/"))
+    # The JSON API counts exactly.
+    token = create_token(users[Role.MODERATOR].username).secret
+    listed = app.test_client().get(
+        "/api/v1/moderation/comments", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert listed.get_json()["counts"]["pending"] == 47 and listed.get_json()["total"] == 47
 
 
 @pytest.mark.parametrize(

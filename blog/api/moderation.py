@@ -67,7 +67,7 @@ def moderation_list() -> Response:
             raise ApiError(400, "Unknown post.", {"post": f"No post has the slug {post_slug!r}."})
     where = QueueFilter(status=status, post_id=post_id, q=query_text("q"), page=wanted.page)
     try:
-        queue = moderation_queue(user, where, wanted.per_page)
+        queue = moderation_queue(user, where, wanted.per_page, exact=True)
     except PageNotFound:
         raise past_the_end(wanted.page) from None
     listed = queue.comments
