@@ -13,7 +13,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -45,6 +45,7 @@ from blog.models import (
 from blog.settings import CONTENT_VERSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 TRACKED_MODELS = (Post, Comment, Category, Tag, User, Setting)
 TRACKED_TABLES = frozenset(
@@ -205,6 +206,52 @@ def version_now(stamp: str) -> tuple[str, datetime | None]:
     return last.version, last.changed
 
 
+class VersionMemo:
+    """Values worked out from public content alone (the sidebar, the number of posts in an
+    archive), each kept in the worker until the content version moves; least recently used
+    entries go first."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._values: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: str) -> tuple[bool, Any]:
+        with self._lock:
+            found = self._values.get(key)
+            if found is None or found[0] != version:
+                return False, None
+            self._values.move_to_end(key)
+            return True, found[1]
+
+    def set(self, key: Hashable, version: str, value: Any) -> None:
+        with self._lock:
+            self._values[key] = (version, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+
+
+def per_version(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, worked out once per content version in this worker.
+
+    Only for values that depend on nothing but public content and the time at which scheduled
+    posts come due (both move the version), and that hold no database objects.
+    """
+    from blog.templating import content_version
+
+    memo: VersionMemo | None = current_app.extensions.get("blog_version_memo")
+    version = content_version()
+    if memo is None or not version:
+        return compute()
+    found, value = memo.get(key, version)
+    if found:
+        return cast(T, value)
+    value = compute()
+    memo.set(key, version, value)
+    return value
+
+
 class MemoryPageStore:
     """A small LRU of rendered pages inside one worker process."""
 
@@ -343,6 +390,7 @@ def conditional(view: F) -> F:
 
 def init_app(app: Flask) -> None:
     install_content_version_tracking()
+    app.extensions["blog_version_memo"] = VersionMemo()
     if not app.config.get("PAGE_CACHE", True):
         return
     redis_url = app.config.get("REDIS_URL")

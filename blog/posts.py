@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from blog.extensions import db
@@ -79,16 +79,29 @@ class PostFilter:
     end: datetime | None = None
 
 
-def _filtered(stmt: Select[tuple[Post]], where: PostFilter) -> Select[tuple[Post]]:
+# An archive with more posts than this is listed by walking the newest posts and checking each
+# (EXISTS: the first page needs a few rows); a smaller one by collecting its posts first (IN).
+# SQLite has no cost model to choose between the two; at 100,000 posts IN took 10.7 ms for a
+# category of 16,000 posts and EXISTS 0.04 ms, while EXISTS would walk most of the table for a
+# tag of ten posts.
+LARGE_ARCHIVE = 2000
+
+
+def _filtered(
+    stmt: Select[tuple[Post]], where: PostFilter, large: bool = False
+) -> Select[tuple[Post]]:
     stmt = stmt.where(is_published())
+
+    def among(table: Table, column: Column[int], ids: tuple[int, ...]) -> ColumnElement[bool]:
+        if large:
+            return exists().where(table.c.post_id == Post.id, column.in_(ids))
+        return Post.id.in_(select(table.c.post_id).where(column.in_(ids)))
+
     if where.category_ids is not None:
-        in_category = select(post_categories.c.post_id).where(
-            post_categories.c.category_id.in_(where.category_ids)
-        )
-        stmt = stmt.where(Post.id.in_(in_category))
+        categories = post_categories.c.category_id
+        stmt = stmt.where(among(post_categories, categories, where.category_ids))
     if where.tag_id is not None:
-        tagged = select(post_tags.c.post_id).where(post_tags.c.tag_id == where.tag_id)
-        stmt = stmt.where(Post.id.in_(tagged))
+        stmt = stmt.where(among(post_tags, post_tags.c.tag_id, (where.tag_id,)))
     if where.author_id is not None:
         stmt = stmt.where(Post.author_id == where.author_id)
     if where.start is not None:
@@ -100,12 +113,16 @@ def _filtered(stmt: Select[tuple[Post]], where: PostFilter) -> Select[tuple[Post
 
 def list_published(page: int, per_page: int, where: PostFilter | None = None) -> Page[Post]:
     """Published posts, newest first, with author and primary category loaded: two queries."""
+    from blog.caching import per_version  # it imports the templating, which imports us
+
     where = where or PostFilter()
-    total = db.session.scalar(_filtered(select(func.count(Post.id)), where)) or 0  # type: ignore[arg-type]
+    counted = _filtered(select(func.count(Post.id)), where)  # type: ignore[arg-type]
+    # Counting an archive reads every post in it: once per content version is enough.
+    total = per_version(("published", where), lambda: db.session.scalar(counted) or 0)
     if page > 1 and (page - 1) * per_page >= total:
         raise PageNotFound(str(page))
     stmt = (
-        _filtered(select(Post), where)
+        _filtered(select(Post), where, large=total > LARGE_ARCHIVE)
         .options(joinedload(Post.author), joinedload(Post.primary_category))
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(per_page)

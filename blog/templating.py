@@ -78,6 +78,13 @@ def archive_breadcrumbs(kind: str, heading: str, chain: list[Category]) -> list[
     return [*crumbs, posts.Crumb(heading, None)]
 
 
+def cached_sidebar_data() -> posts.SidebarData:
+    """The sidebar (its category counts read every post): once per content version."""
+    from blog.caching import per_version
+
+    return per_version("sidebar", posts.sidebar_data)
+
+
 def _context() -> dict[str, Any]:
     return {"site": site_settings(), "comments_label": posts.comments_label}
 
@@ -97,7 +104,7 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_global(posts.category_path, "category_path")
-    app.add_template_global(posts.sidebar_data, "sidebar_data")
+    app.add_template_global(cached_sidebar_data, "sidebar_data")
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")

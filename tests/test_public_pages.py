@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from blog.models import CommentStatus, PostStatus, utcnow
+from blog.extensions import db
+from blog.models import Category, CommentStatus, PostStatus, utcnow
 from blog.settings import save_settings
 from tests import factories
 
@@ -274,3 +275,51 @@ def test_sidebar_lists_recent_posts_and_categories_with_counts(client: FlaskClie
     assert "In inner" in sidebar and "Hidden draft" not in sidebar
     assert 'href="/category/outer/inner/">Inner</a> <span class="count">(1)</span>' in sidebar
     assert ">Outer</a>" not in sidebar  # no published post directly in it
+
+
+def test_sidebar_and_archive_counts_follow_a_change_made_by_another_worker(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The sidebar and the number of posts of an archive are kept per worker until the content
+    version moves: a post published through another worker shows at once."""
+    reader_side, writer_side = make_app(PAGE_CACHE=False), make_app()
+    with reader_side.app_context():
+        news = factories.make_category("News")
+        for i in range(10):
+            factories.make_post(title=f"News {i}", categories=[news])
+        news_id = news.id
+    client = reader_side.test_client()
+    first = client.get("/category/news/").get_data(as_text=True)
+    assert '<span class="count">(10)</span>' in first
+    assert client.get("/category/news/?page=2").status_code == 404  # ten a page: one page
+    with writer_side.app_context():
+        category = db.session.get(Category, news_id)
+        assert category is not None
+        factories.make_post(title="News 10", categories=[category])
+    again = client.get("/category/news/").get_data(as_text=True)
+    assert '<span class="count">(11)</span>' in again and "News 10" in again
+    assert client.get("/category/news/?page=2").status_code == 200  # the new total pages on
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_archives_list_the_same_posts_however_they_are_looked_up(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    from blog import posts
+
+    monkeypatch.setattr(posts, "LARGE_ARCHIVE", 0 if large else 10**9)
+    outer = factories.make_category("Outer")
+    inner = factories.make_category("Inner", parent=outer)
+    start = utcnow() - timedelta(days=30)
+    for i in range(14):
+        where = [outer] if i % 3 == 0 else [inner] if i % 3 == 1 else []
+        tags = ["Odd"] if i % 2 else []
+        at = start + timedelta(days=i)
+        factories.make_post(title=f"Post {i:02}", categories=where, tags=tags, published_at=at)
+
+    def titles(url: str) -> list[str]:
+        return list(dict.fromkeys(re.findall(r"Post \d\d", text_of(client.get(url)))))
+
+    in_outer = [f"Post {i:02}" for i in reversed(range(14)) if i % 3 != 2]
+    assert titles("/category/outer/") + titles("/category/outer/?page=2") == in_outer
+    assert titles("/tag/odd/") == [f"Post {i:02}" for i in reversed(range(14)) if i % 2]
