@@ -129,8 +129,9 @@ def settings_command(changes: tuple[str, ...]) -> None:
 @click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
 def purge_command(spam_days: int, trash_days: int) -> None:
     """Delete spam and trashed comments older than the given number of days, for good, and
-    comments left unconfirmed for 7 days; shorten IP addresses older than the
-    ip_retention_days setting."""
+    comments left unconfirmed for 7 days; shorten IP addresses (of comments and reports, and
+    those quoted in held reasons and moderation events) older than the ip_retention_days
+    setting."""
     from blog.privacy import truncate_old_ips
     from blog.purge import purge_comments
     from blog.settings import load_settings
@@ -144,7 +145,12 @@ def purge_command(spam_days: int, trash_days: int) -> None:
     days = load_settings().ip_retention_days
     if days:
         shortened = truncate_old_ips(days)
-        click.echo(f"shortened the IP address of {shortened} comment(s) older than {days} days")
+        for count, what in ((shortened.comments, "comment"), (shortened.reports, "report")):
+            click.echo(f"shortened the IP address of {count} {what}(s) older than {days} days")
+        click.echo(
+            f"shortened the IP addresses quoted in {shortened.reasons} held reason(s) and "
+            f"{shortened.events} moderation event(s) older than {days} days"
+        )
     else:
         click.echo("IP addresses are kept (ip_retention_days = 0)")
 
@@ -283,7 +289,8 @@ def personal_data_cli() -> None:
 )
 def personal_data_export_command(email: str, output: str | None) -> None:
     """Every comment by EMAIL (post, text, status, times, name, website, IP address, user
-    agent) and its notification settings, as JSON."""
+    agent, notification settings, earlier versions), the reports filed from its IP addresses
+    and accounts with that address, as JSON."""
     import json
     import os
 
@@ -314,7 +321,8 @@ def personal_data_export_command(email: str, output: str | None) -> None:
     help="Also delete the comments (their text is replaced where approved replies hang on them).",
 )
 def personal_data_erase_command(email: str, delete_text: bool) -> None:
-    """Anonymize every comment by EMAIL: name, email, website, IP address and user agent."""
+    """Anonymize every comment by EMAIL: name, email, website, IP address, user agent and
+    notification settings; reports filed from its IP addresses lose that address."""
     from blog.privacy import PrivacyError, erase_personal_data
 
     try:
@@ -325,6 +333,7 @@ def personal_data_erase_command(email: str, delete_text: bool) -> None:
         click.echo(f"no comments by {done.email}; nothing changed")
         return
     click.echo(f"anonymized {done.anonymized} comment(s) of {done.email}")
+    click.echo(f"emptied the IP address of {done.reports} report(s) filed from its IP addresses")
     if delete_text:
         click.echo(
             f"deleted {done.deleted} comment(s) for good ({done.approved_removed} of them "

@@ -3,11 +3,17 @@ commenters' IP addresses shortened once they are old (GDPR's rights of access an
 its storage limitation; WordPress's personal data exporter and eraser).
 
 Erasing anonymizes every comment of the address: the name becomes "Anonymous", the email,
-website, IP address and user agent are emptied, the link to an account and the reply
-notifications go, and the address, IP or website is struck from the comments' held reasons
-and moderation events. With ``delete_text`` the comments go too: deleted for good when no
-approved reply hangs on them, otherwise their text becomes "This comment was deleted." so that
-the thread keeps its shape. Counts move through :mod:`blog.counts` in the same transaction.
+website, IP address and user agent are emptied, the link to an account and both notification
+settings go, and the address, IP or website is struck from the comments' held reasons, their
+moderation events and reports. Reports do not store an email address: those filed from the IP
+addresses the comments were sent from lose that address. With ``delete_text`` the comments go
+too: deleted for good when no approved reply hangs on them, otherwise their text becomes "This
+comment was deleted." so that the thread keeps its shape. Counts move through
+:mod:`blog.counts` in the same transaction.
+
+IP retention shortens every stored IP address older than the setting: the comments', the
+reports', and those quoted in held reasons and moderation events (a clean-up by IP, a
+disallowed word that is an address).
 """
 
 from __future__ import annotations
@@ -15,19 +21,29 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from blog import spam_learning
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentRevision, CommentStatus, ModerationEvent, User, utcnow
+from blog.models import (
+    Comment,
+    CommentReport,
+    CommentRevision,
+    CommentStatus,
+    ModerationEvent,
+    Post,
+    User,
+    utcnow,
+)
 from blog.purge import remove_comments
+from blog.revisions import revisions_of
 from blog.sanitize import sanitize_comment
 from blog.spam_features import Sample, host_of
 
@@ -77,27 +93,41 @@ def _comments_of(email: str, lock: bool = False) -> list[Comment]:
     return [c for c in db.session.scalars(stmt) if c.author_email.casefold() == email]
 
 
+def _full_ips(comments: Iterable[Comment]) -> list[str]:
+    """The whole IP addresses the comments were sent from. One already shortened (by IP
+    retention) or that is no address is shared by many people, so it names nobody."""
+    return sorted(
+        {c.ip_address for c in comments if truncate_ip(c.ip_address) not in ("", c.ip_address)}
+    )
+
+
 # --- Export ----------------------------------------------------------------------------------
 
 
 def export_personal_data(raw_email: str, now: datetime | None = None) -> dict[str, Any]:
     """Everything held about the address, as JSON-ready data: each comment (its post, text,
-    status, times, name, website, IP address, user agent, reply notification) and the
-    accounts with that address. Changes nothing. Raises PrivacyError."""
+    status, times, name, website, IP address, user agent, notification settings, earlier
+    versions), the reports filed from the comments' IP addresses, and the accounts with that
+    address. Changes nothing. Raises PrivacyError."""
     email = checked_email(raw_email)
     comments = _comments_of(email)
+    earlier = revisions_of([c.id for c in comments if c.edited_at is not None])
     accounts = db.session.scalars(
         select(User).where(func.lower(User.email) == email).order_by(User.id)
     )
     subscribed = [c.id for c in comments if c.notify_replies]
+    approval = [c.id for c in comments if c.notify_approved]
     return {
         "email": email,
         "exported_at": (now or utcnow()).isoformat(),
-        "comments": [_comment_data(c) for c in comments],
+        "comments": [_comment_data(c, earlier.get(c.id, [])) for c in comments],
         "notifications": {
             "reply_notifications": bool(subscribed),
             "subscribed_comment_ids": subscribed,
+            "approval_notifications": bool(approval),
+            "approval_comment_ids": approval,
         },
+        "reports": _reports_from(_full_ips(comments)),
         "accounts": [
             {
                 "username": user.username,
@@ -114,7 +144,7 @@ def export_personal_data(raw_email: str, now: datetime | None = None) -> dict[st
     }
 
 
-def _comment_data(comment: Comment) -> dict[str, Any]:
+def _comment_data(comment: Comment, revisions: Sequence[CommentRevision]) -> dict[str, Any]:
     return {
         "id": comment.id,
         "post": {"slug": comment.post.slug, "title": comment.post.title},
@@ -129,7 +159,43 @@ def _comment_data(comment: Comment) -> dict[str, Any]:
         "ip_address": comment.ip_address,
         "user_agent": comment.user_agent,
         "notify_replies": comment.notify_replies,
+        "notify_approved": comment.notify_approved,
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        # Each earlier text, oldest first, with the edit that replaced it: the commenter's own
+        # (under the name they had) or a moderator's (whose name is not theirs to export).
+        "revisions": [
+            {
+                "body": revision.body_source,
+                "replaced_at": revision.edited_at.isoformat(),
+                "replaced_by": "moderator" if revision.editor_id is not None else "commenter",
+                "name": revision.editor_name if revision.editor_id is None else None,
+            }
+            for revision in reversed(revisions)
+        ],
     }
+
+
+def _reports_from(ips: Sequence[str]) -> list[dict[str, Any]]:
+    """The reports filed from these IP addresses, oldest first, with the comment reported."""
+    if not ips:
+        return []
+    rows = db.session.execute(
+        select(CommentReport, Post.slug, Post.title)
+        .join(Comment, Comment.id == CommentReport.comment_id)
+        .join(Post, Post.id == Comment.post_id)
+        .where(CommentReport.ip.in_(ips))
+        .order_by(CommentReport.created_at, CommentReport.id)
+    )
+    return [
+        {
+            "comment_id": report.comment_id,
+            "post": {"slug": slug, "title": title},
+            "reason": report.reason,
+            "ip_address": report.ip,
+            "created_at": report.created_at.isoformat(),
+        }
+        for report, slug, title in rows
+    ]
 
 
 # --- Erasure ---------------------------------------------------------------------------------
@@ -144,13 +210,17 @@ class Erasure:
     deleted: int  # comments deleted for good (with delete_text)
     text_replaced: int  # comments kept for their approved replies, text replaced
     approved_removed: int  # of the deleted, how many were approved (the posts' counts fell)
+    reports: int = 0  # reports filed from the comments' IP addresses, that address emptied
 
 
 def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
     """Anonymize every comment of the address (and delete them with ``delete_text``); commit.
 
     Raises PrivacyError for input that is not an email address. Nothing changes status, so no
-    ModerationEvent is written; deleted comments take theirs with them.
+    ModerationEvent is written; deleted comments take theirs (and their revisions and reports)
+    with them. Reports filed from the comments' whole IP addresses keep their reason, without
+    the address (another reader behind the same address loses it too: it only served to
+    refuse a second report of the same comment).
     """
     email = checked_email(raw_email)
     begin_write()
@@ -159,6 +229,7 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
         db.session.rollback()
         return Erasure(email, 0, 0, 0, 0)
     traces = _traces(email, comments)
+    ips = _full_ips(comments)
     doomed: list[Comment] = []
     kept = comments
     if delete_text:
@@ -180,12 +251,14 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
         comment.user_agent = ""
         comment.user_id = None
         comment.notify_replies = False
+        comment.notify_approved = False
         comment.held_reason = _strike(comment.held_reason, traces)
         if delete_text:
             comment.body_source = DELETED_TEXT
             comment.body_html = deleted_html
     _strike_events([c.id for c in kept], traces)
     _erase_revisions([c.id for c in kept], delete_text)
+    reports = _erase_reports([c.id for c in kept], ips, traces)
     db.session.flush()
     db.session.commit()
     return Erasure(
@@ -194,7 +267,32 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
         deleted=len(doomed),
         text_replaced=len(kept) if delete_text else 0,
         approved_removed=approved,
+        reports=reports,
     )
+
+
+def _erase_reports(comment_ids: Sequence[int], ips: Sequence[str], traces: Sequence[str]) -> int:
+    """Empty the IP address of the reports filed from ``ips`` and strike the commenter from
+    the reasons of those and of the reports of their comments. Returns how many reports lost
+    their address. (Reports of deleted comments went with them.)"""
+    found: list[ColumnElement[bool]] = []
+    if ips:
+        found.append(CommentReport.ip.in_(ips))
+    if comment_ids:
+        found.append(CommentReport.comment_id.in_(comment_ids))
+    if not found:
+        return 0
+    blanked = 0
+    for report in db.session.scalars(
+        select(CommentReport).where(or_(*found)).order_by(CommentReport.id)
+    ):
+        if report.ip in ips:
+            report.ip = ""
+            blanked += 1
+        struck = _strike(report.reason, traces)
+        if struck != report.reason:
+            report.reason = struck
+    return blanked
 
 
 def _erase_revisions(comment_ids: list[int], delete_text: bool) -> None:
@@ -245,10 +343,13 @@ def _holding_approved_replies(comments: Sequence[Comment]) -> set[int]:
 
 
 def _traces(email: str, comments: Iterable[Comment]) -> list[str]:
-    """The strings that name the commenter in free text: the address, IPs and websites."""
+    """The strings that name the commenter in free text: the address, IPs and websites (as
+    given, and without their scheme, as a reader would quote one in a report)."""
     found = {email}
     for comment in comments:
-        found.update(v for v in (comment.ip_address, comment.author_url) if len(v) >= 3)
+        url = comment.author_url
+        bare = url.partition("://")[2].rstrip("/") if "://" in url else url
+        found.update(v for v in (comment.ip_address, url, bare) if len(v) >= 3)
     return sorted(found, key=len, reverse=True)
 
 
@@ -287,33 +388,104 @@ def truncate_ip(address: str) -> str:
     return str(ipaddress.IPv6Address(int(ip) & ~((1 << 80) - 1)))
 
 
-def truncate_old_ips(days: int, now: datetime | None = None) -> int:
-    """Shorten the IP address of every comment older than ``days`` (0: keep them all); commit.
+# An IP address, IPv4 or IPv6 (possibly with an IPv4 tail), possibly a network, in free text.
+_QUOTED_IP = re.compile(r"(?<![\w:.])[0-9A-Fa-f]*(?:[:.][0-9A-Fa-f]*){2,}(?:/\d{1,3})?")
 
-    Returns how many comments changed. One UPDATE per distinct address, so the work follows
-    the number of addresses, not of comments; running it again changes nothing.
+
+def shorten_quoted_ips(text: str) -> str:
+    """The text with every IP address in it shortened as :func:`truncate_ip` does; a network
+    narrower than a /24 (IPv4) or /48 (IPv6) widens to that, wider ones stay."""
+    return _QUOTED_IP.sub(_shortened_match, text)
+
+
+def _shortened_match(match: re.Match[str]) -> str:
+    token = match.group(0)
+    address, slash, prefix = token.partition("/")
+    tail = ""
+    if not slash:  # a full stop after the address is the sentence's
+        trimmed = address.rstrip(".")
+        address, tail = trimmed, address[len(trimmed) :]
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return token
+    short = truncate_ip(address)
+    if not slash:
+        return short + tail
+    widest = 24 if "." in short else 48
+    return token if int(prefix) <= widest and short == address else f"{short}/{widest}"
+
+
+@dataclass(frozen=True)
+class Shortened:
+    """What :func:`truncate_old_ips` changed."""
+
+    comments: int  # comments whose IP address was shortened
+    reports: int  # reports whose IP address was shortened
+    reasons: int  # held reasons of comments with an address in them
+    events: int  # moderation events whose reason had an address in it
+
+
+def truncate_old_ips(days: int, now: datetime | None = None) -> Shortened:
+    """Shorten every IP address stored more than ``days`` ago (0: keep them all); commit.
+
+    That is the address of each comment and report older than that, and the addresses quoted
+    in the held reasons of those comments and in the reasons of moderation events older than
+    that. One UPDATE per distinct value, so the work follows the number of addresses, not of
+    rows; running it again changes nothing.
     """
     if days <= 0:
-        return 0
+        return Shortened(0, 0, 0, 0)
     cutoff = (now or utcnow()) - timedelta(days=days)
     begin_write()
-    old = (Comment.created_at < cutoff, Comment.ip_address != "")
+    comments = _shorten_values(
+        Comment.ip_address, Comment.created_at, cutoff, truncate_ip, _unshortened
+    )
+    reports = _shorten_values(
+        CommentReport.ip, CommentReport.created_at, cutoff, truncate_ip, _unshortened
+    )
+    reasons = _shorten_values(
+        Comment.held_reason, Comment.created_at, cutoff, shorten_quoted_ips, _may_quote_an_ip
+    )
+    events = _shorten_values(
+        ModerationEvent.reason, ModerationEvent.at, cutoff, shorten_quoted_ips, _may_quote_an_ip
+    )
+    db.session.commit()
+    return Shortened(comments, reports, reasons, events)
+
+
+def _unshortened(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
     # An IPv4 address ending in .0 is already shortened; IPv6 ones are all looked at.
-    unshortened = or_(~Comment.ip_address.like("%.0"), Comment.ip_address.like("%:%"))
-    addresses = db.session.scalars(
-        select(Comment.ip_address).where(*old, unshortened).distinct()
-    ).all()
+    return or_(~column.like("%.0"), column.like("%:%"))
+
+
+def _may_quote_an_ip(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    return or_(column.like("%.%.%.%"), column.like("%:%:%"))
+
+
+def _shorten_values(
+    column: InstrumentedAttribute[str],
+    at: InstrumentedAttribute[datetime],
+    cutoff: datetime,
+    shorten: Callable[[str], str],
+    candidates: Callable[[InstrumentedAttribute[str]], ColumnElement[bool]],
+) -> int:
+    """Replace each value of ``column`` in rows older than ``cutoff`` with ``shorten(value)``;
+    the number of rows changed. A comment's updated_at stays: nobody edited it."""
+    old = (at < cutoff, column != "")
+    values = db.session.scalars(select(column).where(*old, candidates(column)).distinct()).all()
+    model = column.class_
+    kept = {"updated_at": Comment.updated_at} if model is Comment else {}
     changed = 0
-    for address in addresses:
-        shortened = truncate_ip(address)
-        if shortened == address:
+    for value in values:
+        shortened = shorten(value)
+        if shortened == value:
             continue
         result = db.session.execute(
-            update(Comment)
-            .where(Comment.ip_address == address, Comment.created_at < cutoff)
-            .values(ip_address=shortened, updated_at=Comment.updated_at)
+            update(model)
+            .where(column == value, at < cutoff)
+            .values({column.key: shortened, **kept})
             .execution_options(synchronize_session=False)
         )
         changed += result.rowcount or 0  # type: ignore[attr-defined]
-    db.session.commit()
     return changed

@@ -17,9 +17,26 @@ from sqlalchemy import String, func, inspect, select, update
 
 from blog.counts import apply_count_delta, count_delta, find_drift
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, utcnow
+from blog.models import (
+    Comment,
+    CommentReport,
+    CommentRevision,
+    CommentStatus,
+    ModerationEvent,
+    Post,
+    Role,
+    utcnow,
+)
 from blog.moderation import set_status
-from blog.privacy import DELETED_TEXT, erase_personal_data, truncate_ip, truncate_old_ips
+from blog.privacy import (
+    DELETED_TEXT,
+    Shortened,
+    erase_personal_data,
+    export_personal_data,
+    shorten_quoted_ips,
+    truncate_ip,
+    truncate_old_ips,
+)
 from blog.sanitize import sanitize_comment
 from blog.settings import save_settings
 from blog.spam import load_model
@@ -39,6 +56,7 @@ def add(
     ip: str = "203.0.113.77",
     created_at: Any = None,
     notify: bool = False,
+    approval: bool = False,
 ) -> Comment:
     comment = Comment(
         post_id=post.id,
@@ -52,6 +70,7 @@ def add(
         ip_address=ip,
         user_agent="Mozilla/5.0 Firefox/128.0 AnnBrowser" if "ann" in email else "Mozilla/5.0",
         notify_replies=notify,
+        notify_approved=approval,
         created_at=created_at or utcnow(),
     )
     db.session.add(comment)
@@ -61,19 +80,41 @@ def add(
     return comment
 
 
+def report(comment: Comment, ip: str, reason: str, created_at: Any = None) -> CommentReport:
+    filed = CommentReport(
+        comment_id=comment.id, ip=ip, reason=reason, created_at=created_at or utcnow()
+    )
+    db.session.add(filed)
+    db.session.commit()
+    return filed
+
+
+def reports() -> set[tuple[int, str, str]]:
+    return set(
+        db.session.execute(
+            select(CommentReport.comment_id, CommentReport.ip, CommentReport.reason)
+        ).all()
+    )
+
+
 @pytest.fixture
 def threads(app: Flask) -> dict[str, Any]:
-    """Ann's comments in several states on two posts, with replies by Bob and by herself."""
+    """Ann's comments in several states on two posts, with replies by Bob and by herself;
+    a report Ann filed, one of hers by Bob that names her, and one by Dave."""
     first, second = factories.make_post(title="First post"), factories.make_post()
     lone = add(first, "Ann's lone remark.", notify=True)
     answered = add(first, "Ann's question, answered by Bob.")
     bob = add(first, "Bob answers Ann.", parent=answered, email="bob@example.net", ip="192.0.2.5")
-    held = add(second, "Ann's held comment.", P)
+    held = add(second, "Ann's held comment.", P, approval=True)
     spam = add(second, "Ann's comment marked as spam.", P)
     set_status(spam.id, S, factories.make_user(role=Role.MODERATOR), "by ann.lee@example.org")
     own_thread = add(second, "Ann starts a thread.")
     own_reply = add(second, "Ann replies to herself.", parent=own_thread, notify=True)
     other = add(second, "Carol's comment.", email="carol@example.com", ip="192.0.2.9")
+    filed = utcnow() - timedelta(hours=1)
+    report(other, "203.0.113.77", "Off topic: not about the post at all", filed)
+    report(lone, "192.0.2.5", "Shares someone's personal information: see ann-lee.example/blog")
+    report(other, "198.51.100.4", "Spam or advertising")
     return {
         "first": first,
         "second": second,
@@ -84,6 +125,7 @@ def threads(app: Flask) -> dict[str, Any]:
         "own_thread": own_thread,
         "own_reply": own_reply,
         "other": other,
+        "filed": filed,
     }
 
 
@@ -121,12 +163,27 @@ def test_export_gives_every_comment_and_notification_setting_of_the_address(
     assert lone["ip_address"] == "203.0.113.77"
     assert lone["user_agent"].endswith("AnnBrowser")
     assert lone["notify_replies"] is True
+    assert lone["notify_approved"] is False
+    assert exported[2]["notify_approved"] is True  # the held one
     assert lone["created_at"].endswith("+00:00")
+    assert (lone["edited_at"], lone["revisions"]) == (None, [])
     assert {c["status"] for c in exported} == {"approved", "pending", "spam"}
     assert data["notifications"] == {
         "reply_notifications": True,
         "subscribed_comment_ids": [threads["lone"].id, threads["own_reply"].id],
+        "approval_notifications": True,
+        "approval_comment_ids": [threads["ann"][2].id],
     }
+    # The report filed from Ann's address; not Bob's report of her comment, nor Dave's.
+    assert data["reports"] == [
+        {
+            "comment_id": threads["other"].id,
+            "post": {"slug": threads["second"].slug, "title": threads["second"].title},
+            "reason": "Off topic: not about the post at all",
+            "ip_address": "203.0.113.77",
+            "created_at": threads["filed"].isoformat(),
+        }
+    ]
     assert "Bob answers" not in result.output and "Carol" not in result.output
 
 
@@ -170,9 +227,18 @@ def test_erase_anonymizes_every_comment_and_leaves_no_trace(
             Comment.ip_address,
             Comment.user_agent,
             Comment.notify_replies,
+            Comment.notify_approved,
         ).where(Comment.id.in_([c.id for c in threads["ann"]]))
     ).all()
-    assert set(rows) == {("Anonymous", "", "", "", "", False)}
+    assert set(rows) == {("Anonymous", "", "", "", "", False, False)}
+    assert "emptied the IP address of 1 report(s) filed from its IP addresses" in result.output
+    # Reports keep their reasons (struck of Ann's website) and count as before.
+    lone, other = threads["lone"].id, threads["other"].id
+    assert reports() == {
+        (other, "", "Off topic: not about the post at all"),
+        (lone, "192.0.2.5", "Shares someone's personal information: see [erased]"),
+        (other, "198.51.100.4", "Spam or advertising"),
+    }
     texts = db.session.scalars(select(Comment.body_source).order_by(Comment.id)).all()
     assert "Ann's lone remark." in texts  # the text stays unless asked otherwise
     assert dict(db.session.execute(select(Post.id, Post.comment_count)).all()) == counts
@@ -195,6 +261,7 @@ def test_erase_with_delete_text_keeps_only_what_holds_other_peoples_replies(
     assert "anonymized 1 comment(s)" in result.output
     assert "deleted 5 comment(s) for good (3 of them approved)" in result.output
     assert "replaced the text of 1 that have approved replies" in result.output
+    assert "emptied the IP address of 1 report(s)" in result.output
     left = db.session.execute(
         select(Comment.id, Comment.author_name, Comment.body_source).where(Comment.id.in_(ann_ids))
     ).all()
@@ -205,7 +272,13 @@ def test_erase_with_delete_text_keeps_only_what_holds_other_peoples_replies(
     counts = dict(db.session.execute(select(Post.id, Post.comment_count)).all())
     assert counts == {first: 2, second: 1}  # the placeholder, Bob; Carol
     assert "ann.lee@example.org" not in everything_stored().casefold()
+    assert "203.0.113.77" not in everything_stored()
     assert db.session.scalar(select(func.count(ModerationEvent.id))) == 0
+    other = threads["other"].id  # Bob's report went with Ann's deleted comment
+    assert reports() == {
+        (other, "", "Off topic: not about the post at all"),
+        (other, "198.51.100.4", "Spam or advertising"),
+    }
 
 
 def test_erasing_an_address_without_comments_changes_nothing(
@@ -263,7 +336,7 @@ def test_purge_shortens_old_ips_when_retention_is_set(app: Flask) -> None:
     assert db.session.scalar(select(Comment.updated_at).where(Comment.id == old_v4.id)) == updated
     again = runner.invoke(args=["blog", "purge"])
     assert "shortened the IP address of 0 comment(s)" in again.output
-    assert truncate_old_ips(0) == 0
+    assert truncate_old_ips(0) == Shortened(0, 0, 0, 0)
 
 
 def test_ip_retention_is_a_setting(app: Flask) -> None:
@@ -275,7 +348,7 @@ def test_ip_retention_is_a_setting(app: Flask) -> None:
     comment = add(post, "old", created_at=utcnow() - timedelta(days=91))
     db.session.execute(update(Comment).values(ip_address="198.51.100.7"))
     db.session.commit()
-    assert truncate_old_ips(90) == 1
+    assert truncate_old_ips(90).comments == 1
     assert db.session.scalar(select(Comment.ip_address).where(Comment.id == comment.id)) == (
         "198.51.100.0"
     )
@@ -376,3 +449,109 @@ def test_erase_reaches_the_earlier_versions_of_edited_comments(app: Flask) -> No
     erase_personal_data("edna@example.com", delete_text=True)
     sources = list(db.session.scalars(select(CommentRevision.body_source)))
     assert "secret" not in sources and "Otto's first words" in sources
+
+
+def test_addresses_quoted_in_text_are_shortened() -> None:
+    assert shorten_quoted_ips('clean-up: IP "203.0.113.77"') == 'clean-up: IP "203.0.113.0"'
+    assert shorten_quoted_ips("from 198.51.100.9.") == "from 198.51.100.0."
+    assert shorten_quoted_ips("IP 2001:db8:1:2::9 and ::ffff:192.0.2.77") == (
+        "IP 2001:db8:1:: and 192.0.2.0"
+    )
+    assert shorten_quoted_ips('IP "203.0.113.64/26"') == 'IP "203.0.113.0/24"'
+    assert shorten_quoted_ips('IP "2001:db8:1:2::/64"') == 'IP "2001:db8:1::/48"'
+    for kept in (
+        'clean-up: IP "203.0.113.0/24"',
+        'clean-up: IP "2001:db8::/32"',
+        "held: 3 links, limit 2",
+        'spam: disallowed word "cafe.babe" in text',
+        "at 12:30:45 on 2024.01.02",
+        "version 1.2.3",
+    ):
+        assert shorten_quoted_ips(kept) == kept
+
+
+def test_purge_shortens_old_report_ips_and_addresses_in_reasons(app: Flask) -> None:
+    post = factories.make_post()
+    now = utcnow()
+    old, recent = now - timedelta(days=40), now - timedelta(days=10)
+    spam = add(post, "old spam", S, email="x@example.com", ip="203.0.113.77", created_at=old)
+    spam.held_reason = 'spam: disallowed word "203.0.113.77" in IP address'
+    fresh_spam = add(post, "new spam", S, email="x@example.com", ip="203.0.113.7")
+    fresh_spam.held_reason = 'spam: disallowed word "203.0.113.7" in IP address'
+    kept_reason = fresh_spam.held_reason
+    for comment, at in ((spam, old), (fresh_spam, recent)):
+        reason = f'clean-up: IP "{comment.ip_address}"'
+        db.session.add(ModerationEvent(comment_id=comment.id, to_status=S, reason=reason, at=at))
+    db.session.commit()
+    target = add(post, "reported", email="carol@example.com", ip="192.0.2.9")
+    report(target, "198.51.100.23", "Spam or advertising", old)
+    report(target, "2001:db8:aa:bb::1", "Off topic", old)
+    report(target, "198.51.100.24", "Off topic", recent)
+    save_settings({"ip_retention_days": 30})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["blog", "purge", "--spam-days", "60"])
+    assert result.exit_code == 0, result.output
+    assert "shortened the IP address of 1 comment(s) older than 30 days" in result.output
+    assert "shortened the IP address of 2 report(s) older than 30 days" in result.output
+    assert (
+        "shortened the IP addresses quoted in 1 held reason(s) and 1 moderation event(s) older "
+        "than 30 days" in result.output
+    )
+    assert {ip for _, ip, _ in reports()} == {"198.51.100.0", "2001:db8:aa::", "198.51.100.24"}
+    held = dict(db.session.execute(select(Comment.id, Comment.held_reason)).all())
+    assert held[spam.id] == 'spam: disallowed word "203.0.113.0" in IP address'
+    assert held[fresh_spam.id] == kept_reason
+    events = set(db.session.scalars(select(ModerationEvent.reason)))
+    assert events == {'clean-up: IP "203.0.113.0"', 'clean-up: IP "203.0.113.7"'}
+    again = runner.invoke(args=["blog", "purge", "--spam-days", "60"])
+    assert "of 0 report(s)" in again.output
+    assert "quoted in 0 held reason(s) and 0 moderation event(s)" in again.output
+
+
+def test_export_gives_the_earlier_versions_of_edited_comments(app: Flask) -> None:
+    post = factories.make_post()
+    moderator = factories.make_user(role=Role.MODERATOR, display_name="Mo Derator")
+    edited = add(post, "Ann's words, third version.")
+    edited.edited_at = utcnow()
+    first, second = utcnow() - timedelta(hours=2), utcnow() - timedelta(hours=1)
+    db.session.add_all(
+        [
+            CommentRevision(
+                comment_id=edited.id, body_source="v1", edited_at=first, editor_name="Ann L."
+            ),
+            CommentRevision(
+                comment_id=edited.id,
+                body_source="v2",
+                edited_at=second,
+                editor_id=moderator.id,
+                editor_name="Mo Derator",
+            ),
+        ]
+    )
+    db.session.commit()
+    data = export_personal_data(ADDRESS)
+    (comment,) = data["comments"]
+    assert comment["body"] == "Ann's words, third version."
+    assert comment["edited_at"] == edited.edited_at.isoformat()
+    assert comment["revisions"] == [
+        {
+            "body": "v1",
+            "replaced_at": first.isoformat(),
+            "replaced_by": "commenter",
+            "name": "Ann L.",
+        },
+        {"body": "v2", "replaced_at": second.isoformat(), "replaced_by": "moderator", "name": None},
+    ]
+    assert "Mo Derator" not in json.dumps(data)
+
+
+def test_an_address_already_shortened_names_nobody(app: Flask) -> None:
+    post = factories.make_post()
+    add(post, "Ann, long ago.", ip="203.0.113.0")  # shortened by IP retention
+    add(post, "Ann, from a proxy.", ip="unknown")
+    someone = add(post, "Carol's comment.", email="carol@example.com", ip="192.0.2.9")
+    report(someone, "203.0.113.0", "Off topic")  # someone else in that network, long ago
+    report(someone, "unknown", "Spam or advertising")
+    assert export_personal_data(ADDRESS)["reports"] == []
+    assert erase_personal_data(ADDRESS).reports == 0
+    assert {ip for _, ip, _ in reports()} == {"203.0.113.0", "unknown"}
