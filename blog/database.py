@@ -7,12 +7,12 @@ concurrent writers queue on the busy timeout instead of failing mid-transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from blog.extensions import db
 
@@ -45,19 +45,39 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-    if mode:
-        connection.exec_driver_sql(f"BEGIN {mode}")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-@contextmanager
-def single_read() -> Iterator[Connection]:
-    """A connection outside the session for one read-only statement.
+# Sent with the SQL of every statement run by read_value(), which bypasses SQLAlchemy's events:
+# whatever watches the statements (the test suite's query counter) listens here too.
+raw_statement = Namespace().signal("raw-statement")
 
-    On SQLite no ``BEGIN`` is sent: the statement is its own transaction. Used where a page can
-    be answered from the cache after one small read (blog/settings.py).
+
+def read_value(sql: str) -> Any:
+    """The first column of the first row of ``sql`` (a constant statement, no parameters), read
+    on a pooled connection without SQLAlchemy's execution layer.
+
+    For the one read a page from the cache costs: through a SQLAlchemy connection it took about
+    a fifth of such a request (checkout events, BEGIN, compiling), straight on the DBAPI
+    connection a fifth of that. On SQLite the statement is its own transaction; the pool rolls
+    back whatever the driver opened when the connection goes back.
     """
-    with db.engine.connect() as connection:
-        yield connection.execution_options(**{_BEGIN_OPTION: None})
+    dbapi_error = db.engine.dialect.loaded_dbapi.Error
+    try:
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                raw_statement.send(sql)
+                cursor.execute(sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+    except dbapi_error as error:  # as SQLAlchemy would raise it: OperationalError answers 503
+        raise DBAPIError.instance(sql, None, error, dbapi_error) from error
+    return row[0] if row else None
 
 
 def begin_write() -> None:

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 
 from blog import create_app
+from blog.database import raw_statement
 from blog.extensions import db
 from blog.models import Role, User
 from tests import factories
@@ -167,10 +168,15 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             if not statement.lstrip().upper().startswith(("PRAGMA", "BEGIN", "SAVEPOINT")):
                 counter.statements.append(statement)
 
+        def record_raw(statement: str) -> None:
+            record(None, None, statement)
+
         event.listen(db.engine, "before_cursor_execute", record)
+        raw_statement.connect(record_raw)  # the statements that bypass SQLAlchemy's events
         try:
             yield counter
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
+            raw_statement.disconnect(record_raw)
 
     return counting
