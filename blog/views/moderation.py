@@ -6,6 +6,7 @@ the reader lands back on the same view of the queue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -119,6 +120,25 @@ def _comment(comment_id: int) -> Comment:
     return comment
 
 
+_STAND_IN_ID = MAX_ID  # the comment id while the pattern of a row's link is built
+
+
+def _row_links() -> Callable[..., str]:
+    """``url_for`` for the action buttons of every row, whose comment id is in the path: each
+    kind of link is built once with a stand-in id and each row's id put in its place (twenty
+    rows of up to six url_for calls each were a quarter of the page's time)."""
+    patterns: dict[tuple[object, ...], str] = {}
+
+    def row_url(endpoint: str, comment_id: int, **values: object) -> str:
+        key = (endpoint, *sorted(values.items()))
+        pattern = patterns.get(key)
+        if pattern is None:
+            pattern = patterns[key] = url_for(endpoint, comment_id=_STAND_IN_ID, **values)
+        return pattern.replace(f"/{_STAND_IN_ID}/", f"/{comment_id}/", 1)
+
+    return row_url
+
+
 def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple[str, int]:
     where = _filter()
     try:
@@ -147,6 +167,7 @@ def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple
         labels=ACTION_LABELS,
         keep=kept_filters(),
         describe_score=describe_score,
+        row_url=_row_links(),
     )
     return page, status
 
