@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, make_response, request
@@ -52,8 +53,9 @@ TRACKED_TABLES = frozenset(
     {m.__tablename__ for m in TRACKED_MODELS} | {post_categories.name, post_tags.name}
 )
 _MARK = "blog_content_changed"
-# Changes when templates or the stylesheet change meaning; part of every ETag.
-PAGE_FORMAT = "1"
+# Part of every page's ETag and cache key, with a digest of the templates and static files
+# (page_format()): pages cached in Redis by an older release are never served by a newer one.
+PAGE_FORMAT = "2"
 SHARED_MAX_AGE = 30
 SHARED_PAGE = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_PAGE = "private, no-cache, max-age=0"
@@ -362,7 +364,8 @@ def conditional(view: F) -> F:
 
         version, modified = content_version_and_time()
         personal = "|".join(request.cookies.get(n, "") for n in (COOKIE_NAME, REMEMBER_COOKIE))
-        seed = f"{PAGE_FORMAT}|{version}|{request.full_path}|{personal}"
+        page_format = current_app.extensions["blog_page_format"]
+        seed = f"{page_format}|{version}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
@@ -388,8 +391,20 @@ def conditional(view: F) -> F:
     return cast(F, wrapped)
 
 
+def page_format(app: Flask) -> str:
+    """PAGE_FORMAT and a digest of every template and static file of this release."""
+    digest = hashlib.sha256(PAGE_FORMAT.encode())
+    for folder in (app.template_folder, app.static_folder):
+        root = Path(app.root_path, folder or "")
+        for path in sorted(root.rglob("*")) if root.is_dir() else []:
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def init_app(app: Flask) -> None:
     install_content_version_tracking()
+    app.extensions["blog_page_format"] = page_format(app)
     app.extensions["blog_version_memo"] = VersionMemo()
     if not app.config.get("PAGE_CACHE", True):
         return

@@ -207,3 +207,22 @@ def test_a_setting_changed_by_another_worker_shows_on_the_next_page(
         save_settings({"site_title": "Renamed Elsewhere"})
     page = client.get("/").get_data(as_text=True)
     assert "Renamed Elsewhere" in page and "My Blog" not in page
+
+
+def test_a_new_release_of_the_templates_changes_every_etag(tmp_path: Any) -> None:
+    """Pages cached in Redis by an older release are not served once the templates change."""
+    from flask import Flask
+
+    from blog.caching import page_format
+
+    site = Flask(__name__, root_path=str(tmp_path), template_folder="t", static_folder="s")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "s").mkdir()
+    (tmp_path / "t" / "post.html").write_text("<p>{{ post.title }}</p>")
+    (tmp_path / "s" / "style.css").write_text("p { color: black }")
+    before = page_format(site)
+    assert page_format(site) == before
+    (tmp_path / "s" / "style.css").write_text("p { color: navy }")
+    after_css = page_format(site)
+    (tmp_path / "t" / "post.html").write_text("<h1>{{ post.title }}</h1>")
+    assert len({before, after_css, page_format(site)}) == 3
