@@ -136,30 +136,31 @@ def _rejected(
     return response
 
 
-@bp.errorhandler(RateLimitExceeded)
-def too_many(_error: RateLimitExceeded) -> Response | tuple[str | Response, int]:
-    """Over the per-address limit: 429, the post page with the typed comment in the form."""
+def _form_again(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A refusal before the form was read: the post page again with the typed comment in the
+    form and ``message`` above it (or the error page, which shows the text too)."""
     slug = (request.view_args or {}).get("slug")
     post = posts.get_published_post(slug) if request.endpoint == "comments.submit" else None
     if post is None:
-        return render_error(429, TOO_MANY)
-    response = make_response(render_post(post, FormState(typed_values(), message=TOO_MANY)), 429)
-    response.headers["Retry-After"] = str(seconds_until_retry())
+        response = make_response(render_error(status, message))
+    else:
+        state = FormState(typed_values(), message=message)
+        response = make_response(render_post(post, state), status)
+    response.headers.update(headers or {})
     response.cache_control.no_store = True
     return response
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(_error: RateLimitExceeded) -> Response:
+    """Over the per-address limit: 429, the post page with the typed comment in the form."""
+    return _form_again(429, TOO_MANY, {"Retry-After": str(seconds_until_retry())})
 
 
 @bp.errorhandler(CSRFError)
-def session_expired(_error: CSRFError) -> Response | tuple[str | Response, int]:
+def session_expired(_error: CSRFError) -> Response:
     """A missing or expired CSRF token: the post page again, the typed comment in the form."""
-    slug = (request.view_args or {}).get("slug")
-    post = posts.get_published_post(slug) if request.endpoint == "comments.submit" else None
-    if post is None:
-        return render_error(400, SESSION_EXPIRED)
-    state = FormState(typed_values(), message=SESSION_EXPIRED)
-    response = make_response(render_post(post, state), 400)
-    response.cache_control.no_store = True
-    return response
+    return _form_again(400, SESSION_EXPIRED)
 
 
 @bp.route("/comments/unsubscribe/<token>", methods=["GET", "POST"])
