@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
-from blog.database import configure_engine_events, sqlite_engine_options
+from blog.database import configure_engine_events, server_engine_options, sqlite_engine_options
 from blog.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(
             app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLITE_BUSY_TIMEOUT_MS"]
+        )
+    else:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = server_engine_options(
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
 
     if app.config["PROXY_COUNT"]:

@@ -33,6 +33,13 @@ def sqlite_engine_options(options: dict[str, Any], busy_timeout_ms: int) -> dict
     return {**options, "connect_args": connect_args}
 
 
+def server_engine_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Engine options for a database server: each pooled connection is checked before use
+    (``pool_pre_ping``), so that after the server restarts no request fails on a connection it
+    dropped; options set in the configuration win."""
+    return {"pool_pre_ping": True, **options}
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let the "begin" event issue BEGIN, so that a write can ask for BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
