@@ -2,7 +2,8 @@
 
 The schema comes from the models (``db.create_all()`` in the blog's app context). Rows go in by
 SQLAlchemy Core ``executemany`` in chunks on SQLite and by ``COPY`` on PostgreSQL, with the
-secondary indexes built after the load. ``posts.comment_count`` is computed while generating, so it
+secondary indexes and the search index (:mod:`blog.search`: its triggers or GIN index would run
+per row) built after the load. ``posts.comment_count`` is computed while generating, so it
 equals each post's approved comments exactly; the seed is verified with ``blog.counts.find_drift``.
 """
 
@@ -28,6 +29,7 @@ from blog.counts import find_drift, recount_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post
+from blog.search import create_search_index, drop_search_index
 
 # Bump when the generated data changes, so that a kept database is seeded again.
 SEED_FORMAT = 1
@@ -257,17 +259,20 @@ def load(app: Flask, database: BenchDatabase, plan: Plan) -> None:
             conn.exec_driver_sql("PRAGMA synchronous = OFF")
             conn.exec_driver_sql("PRAGMA cache_size = -262144")
             conn.commit()
+            drop_search_index(conn)
             for index in _bulk_indexes():
                 index.drop(conn)
             _fill(CoreLoader(conn), plan)
             for index in _bulk_indexes():
                 index.create(conn)
+            create_search_index(conn)
             conn.commit()
             conn.exec_driver_sql("PRAGMA journal_mode = WAL")
         engine.dispose()
         return
     with app.app_context():
         with db.engine.begin() as conn:
+            drop_search_index(conn)
             for index in _bulk_indexes():
                 index.drop(conn)
         raw = db.engine.raw_connection()
@@ -279,6 +284,10 @@ def load(app: Flask, database: BenchDatabase, plan: Plan) -> None:
             driver.execute("SET maintenance_work_mem = '256MB'")
             for index in _bulk_indexes():
                 driver.execute(str(CreateIndex(index).compile(dialect=db.engine.dialect)))
+            raw.commit()
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+                create_search_index(conn)
             for table_name in ("users", "categories", "tags", "posts", "comments"):
                 driver.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table_name}', 'id'), "
