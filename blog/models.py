@@ -93,7 +93,8 @@ post_categories = Table(
     db.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_post_categories_category_id", "category_id"),
+    # A category's posts: covering, so an archive's count never reads the table.
+    Index("ix_post_categories_category_id_post_id", "category_id", "post_id"),
 )
 
 post_tags = Table(
@@ -101,7 +102,7 @@ post_tags = Table(
     db.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_post_tags_tag_id", "tag_id"),
+    Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
 )
 
 
@@ -173,8 +174,16 @@ class Tag(db.Model):
 class Post(db.Model):
     __tablename__ = "posts"
     __table_args__ = (
-        Index("ix_posts_status_published_at", "status", "published_at"),
-        Index("ix_posts_author_id_status_published_at", "author_id", "status", "published_at"),
+        # Published posts, newest first. The id makes it cover counts and joins on PostgreSQL
+        # (index-only scans) and completes the order (published_at DESC, id DESC).
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+        Index(
+            "ix_posts_author_id_status_published_at_id",
+            "author_id",
+            "status",
+            "published_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,8 +221,9 @@ class Comment(db.Model):
         Index("ix_comments_post_id_status_created_at", "post_id", "status", "created_at"),
         # The moderation queue: comments of a status, newest first.
         Index("ix_comments_status_created_at", "status", "created_at"),
-        # Flood, duplicate and previously-approved checks.
-        Index("ix_comments_author_email_created_at", "author_email", "created_at"),
+        # Flood and previously-approved checks: the status lets "approved before?" seek
+        # (email, status); a status-only index would walk every approved comment.
+        Index("ix_comments_author_email_status_created_at", "author_email", "status", "created_at"),
         Index("ix_comments_ip_address_created_at", "ip_address", "created_at"),
     )
 
