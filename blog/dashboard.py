@@ -24,7 +24,8 @@ from blog.models import (
     post_categories,
     utcnow,
 )
-from blog.permissions import ALL, Action, can, post_scope_filter, scope
+from blog.moderation_queue import status_counts
+from blog.permissions import Action, can, post_scope_filter
 from blog.posts import Page, PageNotFound, is_published
 
 ADMIN_PER_PAGE = 20
@@ -79,12 +80,8 @@ def dashboard(user: User) -> Dashboard:
         ).one()
         post_counts = {state: int(n) for state, n in zip(PostState.ALL, row, strict=True)}
     moderated = post_scope_filter(user, Action.MODERATE)
-    per_status = select(Comment.status, func.count(Comment.id)).group_by(Comment.status)
-    if scope(user, Action.MODERATE) != ALL:
-        # Every comment has its post: the join only narrows (it would cost a lookup per comment).
-        per_status = per_status.join(Post, Post.id == Comment.post_id).where(moderated)
-    counted = db.session.execute(per_status)
-    comment_counts = dict.fromkeys(CommentStatus, 0) | {status: n for status, n in counted}
+    # Capped as in the queue: a full count read every comment (120-180 ms at a million).
+    comment_counts = status_counts(user)
     return Dashboard(post_counts, comment_counts, _recent_comments(moderated))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.elements import True_
 
@@ -54,8 +54,7 @@ class Queue:
 
     def count_label(self, status: CommentStatus) -> str:
         """The count as the status link shows it: "1,234", or "10,000+" past the cap."""
-        n = self.counts[status]
-        return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
+        return count_label(self.counts[status])
 
     @property
     def pages_label(self) -> str:
@@ -64,6 +63,26 @@ class Queue:
         if self.total_capped:
             return f"{max(1, COUNT_CAP // listed.per_page):,}+"
         return f"{listed.pages:,}"
+
+
+def count_label(n: int) -> str:
+    """A count as the admin shows it: "1,234", or "10,000+" for a count that stopped at the cap."""
+    return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
+
+
+def _in_reach(user: User | None) -> list[ColumnElement[bool]]:
+    """Conditions on the comment alone for the posts ``user`` may moderate: none for staff, the
+    author's post ids for an author (so that counting starts from their posts, through the
+    (post_id, status) index, not from every comment of a status)."""
+    scope = moderation_scope(user)
+    if isinstance(scope, True_):
+        return []
+    return [Comment.post_id.in_(select(Post.id).where(scope))]
+
+
+def status_counts(user: User | None) -> dict[CommentStatus, int]:
+    """Comments within ``user``'s reach by status, each counted up to COUNT_CAP + 1."""
+    return _status_counts(_in_reach(user), COUNT_CAP + 1)
 
 
 def moderation_queue(
@@ -79,21 +98,18 @@ def moderation_queue(
     ``exact``, a count past COUNT_CAP stops at COUNT_CAP + 1 (the listed status is counted in
     full only to reach a page past the cap). Raises PageNotFound past the last page.
     """
-    scope = moderation_scope(user)
-    everything = isinstance(scope, True_)  # staff: the counts need no join with the posts
-    scoped = [] if everything else [scope]
+    scoped = _in_reach(user)
     if where.post_id is not None:
         scoped.append(Comment.post_id == where.post_id)
     cap = None if exact else COUNT_CAP + 1
-    counts = _status_counts(_Matching(scoped, not everything), cap)
+    counts = _status_counts(scoped, cap)
     listed = [*scoped, Comment.status == where.status]
     if where.q:
         listed.append(_search(where.q))
-    matching = _Matching(listed, not everything)
-    total = _count(matching, cap) if where.q else counts[where.status]
+    total = _count(listed, cap) if where.q else counts[where.status]
     capped = cap is not None and total > COUNT_CAP
     if capped and where.page * per_page > COUNT_CAP:
-        total, capped = _count(matching, None), False  # far back in a long list: count it all
+        total, capped = _count(listed, None), False  # far back in a long list: count it all
     if where.page > 1 and (where.page - 1) * per_page >= total:
         raise PageNotFound(str(where.page))
     items = list(
@@ -134,40 +150,27 @@ def moderation_queue(
     )
 
 
-@dataclass(frozen=True)
-class _Matching:
-    """Comments meeting ``conditions``; ``join_posts`` when one of them is on the post."""
-
-    conditions: list[ColumnElement[bool]]
-    join_posts: bool
-
-    def rows(self, *more: ColumnElement[bool]) -> Select[tuple[int]]:
-        rows = select(literal(1)).select_from(Comment)
-        if self.join_posts:
-            rows = rows.join(Post, Post.id == Comment.post_id)
-        return rows.where(*self.conditions, *more)
-
-
-def _count(matching: _Matching, cap: int | None) -> int:
+def _count(conditions: list[ColumnElement[bool]], cap: int | None) -> int:
     """How many comments match, counting no further than ``cap`` (None: all of them)."""
-    rows = matching.rows()
+    rows = select(literal(1)).select_from(Comment).where(*conditions)
     if cap is not None:
         rows = rows.limit(cap)
     return db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
 
 
-def _status_counts(matching: _Matching, cap: int | None) -> dict[CommentStatus, int]:
+def _status_counts(
+    conditions: list[ColumnElement[bool]], cap: int | None
+) -> dict[CommentStatus, int]:
     """The count of each status in one query: a capped count per status, or one grouped count."""
     if cap is None:
-        grouped = matching.rows().with_only_columns(Comment.status, func.count())
+        grouped = select(Comment.status, func.count()).where(*conditions)
         rows = db.session.execute(grouped.group_by(Comment.status))
         return dict.fromkeys(QUEUE_STATUSES, 0) | {status: n for status, n in rows}
-    columns = [
-        select(func.count())
-        .select_from(matching.rows(Comment.status == status).limit(cap).subquery())
-        .scalar_subquery()
-        for status in QUEUE_STATUSES
-    ]
+    capped = (
+        select(literal(1)).select_from(Comment).where(*conditions, Comment.status == s).limit(cap)
+        for s in QUEUE_STATUSES
+    )
+    columns = [select(func.count()).select_from(c.subquery()).scalar_subquery() for c in capped]
     found = db.session.execute(select(*columns)).one()
     return dict(zip(QUEUE_STATUSES, (int(n or 0) for n in found), strict=True))
 

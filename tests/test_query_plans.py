@@ -46,7 +46,6 @@ _SQLITE_FULL_SCAN = re.compile(r"^SCAN (comments|posts)\b")
 # the admin's counts of posts by state and of comments by status, with no narrowing condition.
 KNOWN_FULL_COUNTS = (
     "coalesce(sum(CASE WHEN (posts.status",  # dashboard / posts list: posts per state
-    "FROM comments GROUP BY comments.status",  # dashboard (all comments in reach): per status
 )
 
 

@@ -9,6 +9,7 @@ from blog import users
 from blog.auth import csrf_failed, sign_in_again
 from blog.dashboard import dashboard as dashboard_data
 from blog.models import CommentStatus
+from blog.moderation_queue import count_label
 from blog.permissions import Action
 from blog.views.access import require
 from blog.views.admin import SESSION_EXPIRED, actor, bp, csrf_expired
@@ -19,7 +20,10 @@ from blog.views.admin.forms import ChangePasswordForm, ProfileForm, first_errors
 @require(Action.ACCESS_ADMIN)
 def dashboard() -> str:
     return render_template(
-        "admin/dashboard.html", board=dashboard_data(actor()), statuses=list(CommentStatus)
+        "admin/dashboard.html",
+        board=dashboard_data(actor()),
+        statuses=list(CommentStatus),
+        count_label=count_label,
     )
 
 
