@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from flask import current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
 from blog.api import bp
@@ -22,7 +23,7 @@ from blog.comments import CommentForm, Submitter, submit_comment
 from blog.extensions import db, limiter
 from blog.models import CommentStatus, Post
 from blog.moderation import max_thread_depth
-from blog.posts import is_published
+from blog.posts import is_visible
 from blog.recent_comments import MAX_RECENT, SIDEBAR_COUNT, recent_comments
 from blog.templating import site_settings
 from blog.threads import ThreadNode, build_thread, visible_comments
@@ -96,10 +97,13 @@ def comment_counts() -> Response:
     known = [s for s in slugs if clean_slug(s)]
     counts: dict[str, int | None] = dict.fromkeys(slugs)
     if known:
-        rows = db.session.execute(
-            select(Post.slug, Post.comment_count).where(Post.slug.in_(known), is_published())
+        # By slug alone, visibility checked here: with the status in the WHERE clause SQLite
+        # (no statistics) walked the status index instead of the unique slug (80 ms at 100,000).
+        wanted = (Post.slug, Post.comment_count, Post.status, Post.published_at)
+        found = db.session.scalars(
+            select(Post).options(load_only(*wanted)).where(Post.slug.in_(known))
         )
-        counts.update({slug: count for slug, count in rows})
+        counts.update({p.slug: p.comment_count for p in found if is_visible(p)})
     return jsonify(counts)
 
 
