@@ -24,7 +24,7 @@ from blog.models import (
     post_categories,
     utcnow,
 )
-from blog.moderation_queue import status_counts
+from blog.moderation_queue import pending_counts, status_counts
 from blog.permissions import Action, can, post_scope_filter
 from blog.posts import Page, PageNotFound, is_published
 
@@ -140,7 +140,7 @@ class PostList:
 def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
     """One page of the posts ``user`` may edit, newest first by publish date (else creation
     date), with approved and pending comment counts, the counts per state, and the choices of
-    the filters: five queries.
+    the filters: six queries.
 
     Raises PageNotFound past the last page.
     """
@@ -174,22 +174,20 @@ def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE)
     total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
     if where.page > 1 and (where.page - 1) * per_page >= total:
         raise PageNotFound(str(where.page))
-    pending = (
-        select(Comment.post_id, func.count(Comment.id).label("n"))
-        .where(Comment.status == CommentStatus.PENDING)
-        .group_by(Comment.post_id)
-        .subquery()
+    found = list(
+        db.session.scalars(
+            select(Post)
+            .options(joinedload(Post.author), joinedload(Post.primary_category))
+            .where(*listed)
+            .order_by(func.coalesce(Post.published_at, Post.created_at).desc(), Post.id.desc())
+            .limit(per_page)
+            .offset((where.page - 1) * per_page)
+        ).unique()
     )
-    found = db.session.execute(
-        select(Post, func.coalesce(pending.c.n, 0))
-        .outerjoin(pending, pending.c.post_id == Post.id)
-        .options(joinedload(Post.author), joinedload(Post.primary_category))
-        .where(*listed)
-        .order_by(func.coalesce(Post.published_at, Post.created_at).desc(), Post.id.desc())
-        .limit(per_page)
-        .offset((where.page - 1) * per_page)
-    ).unique()
-    rows = [PostRow(post, post_state(post, now), int(n)) for post, n in found]
+    # Pending comments of the listed posts only (grouping every pending comment of the site
+    # first took most of this page's 400-500 ms at a million comments).
+    pending = pending_counts(post.id for post in found)
+    rows = [PostRow(post, post_state(post, now), pending.get(post.id, 0)) for post in found]
     categories = [
         (cid, name)
         for cid, name in db.session.execute(
