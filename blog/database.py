@@ -66,13 +66,18 @@ def read_value(sql: str) -> Any:
 
     For the one read a page from the cache costs: through a SQLAlchemy connection it took about
     a fifth of such a request (checkout events, BEGIN, compiling), straight on the DBAPI
-    connection a fifth of that. On SQLite the statement is its own transaction; the pool rolls
-    back whatever the driver opened when the connection goes back.
+    connection a fifth of that. The statement is its own transaction: SQLite sends no implicit
+    BEGIN on our connections, and a server connection is switched to autocommit for it.
     """
     dbapi_error = db.engine.dialect.loaded_dbapi.Error
     try:
         connection = db.engine.raw_connection()
+        # On a server, in autocommit: no BEGIN before the statement and no ROLLBACK when the
+        # connection goes back (two of three round trips).
+        server = db.engine.dialect.name != "sqlite"
         try:
+            if server:
+                connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
             cursor = connection.cursor()
             try:
                 raw_statement.send(sql)
@@ -80,6 +85,8 @@ def read_value(sql: str) -> Any:
                 row = cursor.fetchone()
             finally:
                 cursor.close()
+                if server:
+                    connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
         finally:
             connection.close()
     except dbapi_error as error:  # as SQLAlchemy would raise it: OperationalError answers 503
