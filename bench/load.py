@@ -96,19 +96,16 @@ def free_port() -> int:
 
 
 def child_pids(pid: int) -> list[int]:
-    """Direct children of ``pid`` (gunicorn's workers), from /proc."""
+    """Live direct children of ``pid`` (gunicorn's workers), from /proc; zombies left out."""
     found: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; the parent pid follows it.
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            found.append(int(entry.name))
+        with suppress(OSError, ValueError):
+            # The command name is in parentheses and may hold spaces; state and ppid follow it.
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            if ppid == str(pid) and state != "Z":
+                found.append(int(entry.name))
     return sorted(found)
 
 

@@ -22,7 +22,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, make_url, select
 
+from bench.load import child_pids, free_port
 from blog.counts import find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
@@ -113,26 +113,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE
 
 
 # --- gunicorn ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_pids(pid: int) -> list[int]:
-    """Live direct children of ``pid`` (gunicorn's workers), from /proc; zombies left out."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with suppress(OSError):
-            # The command name is in parentheses and may hold spaces; state and ppid follow it.
-            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
-            if ppid == str(pid) and state != "Z":
-                found.append(int(entry.name))
-    return sorted(found)
 
 
 @dataclass
