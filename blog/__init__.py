@@ -43,11 +43,6 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
 
-    if app.config["PROXY_COUNT"]:
-        # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
-        # so that rate limits and the flood rule see readers, not the proxy.
-        hops = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -56,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, templating
+    from blog import auth, caching, cli, errors, page_front, templating
     from blog.views import comments, discovery, moderation, public, reader
 
     templating.init_app(app)
@@ -75,6 +70,14 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     api.init_app(app)
     cli.init_app(app)
+    with app.app_context():
+        page_front.install(app, db.engine)
+    if app.config["PROXY_COUNT"]:
+        # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
+        # so that rate limits and the flood rule see readers, not the proxy (and the page
+        # front keeps pages under the scheme and host the reader asked for).
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 

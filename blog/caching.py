@@ -43,6 +43,7 @@ from blog.models import (
     post_categories,
     post_tags,
 )
+from blog.page_front import RECORD_KEY
 from blog.settings import CONTENT_VERSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -317,11 +318,14 @@ def _csrf_placeholder() -> str:
     return placeholder  # type: ignore[no-any-return]
 
 
-def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -> Response:
+def _render_shared(
+    view: Callable[..., Any], args: Any, kwargs: Any, key: str, version: str
+) -> Response:
     """The page as every anonymous reader sees it, from the cache or rendered once into it.
 
     The reply form's CSRF token is personal: the page is rendered with a placeholder, stored,
-    and the placeholder replaced by this reader's token on the way out.
+    and the placeholder replaced by this reader's token on the way out. The page front
+    (blog/page_front.py) is told what went out, to answer the next first visit itself.
     """
     store = page_store()
     placeholder = _csrf_placeholder()
@@ -338,6 +342,7 @@ def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -
         if store is not None:
             store.set(key, page)
     marker = placeholder.encode()
+    request.environ[RECORD_KEY] = (version, page, marker)
     if marker in page:
         page = page.replace(marker, generate_csrf().encode())
     return Response(page, mimetype="text/html")
@@ -365,14 +370,16 @@ def conditional(view: F) -> F:
         version, modified = content_version_and_time()
         personal = "|".join(request.cookies.get(n, "") for n in (COOKIE_NAME, REMEMBER_COOKIE))
         page_format = current_app.extensions["blog_page_format"]
-        seed = f"{page_format}|{version}|{request.full_path}|{personal}"
+        # The host is part of it: pages hold absolute links built from the request's host, and
+        # a request with a forged Host header must not put its links into everyone's page.
+        seed = f"{page_format}|{version}|{request.host_url}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
         elif personal.strip("|"):
             response = make_response(view(*args, **kwargs))
         else:
-            response = _render_shared(view, args, kwargs, etag)
+            response = _render_shared(view, args, kwargs, etag, version)
         if response.status_code not in (200, 304):
             return response
         # Header values written directly: this runs on every page served from the cache.

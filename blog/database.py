@@ -60,7 +60,7 @@ def _sqlite_begin(connection: Connection) -> None:
 raw_statement = Namespace().signal("raw-statement")
 
 
-def read_value(sql: str) -> Any:
+def read_value(sql: str, engine: Engine | None = None) -> Any:
     """The first column of the first row of ``sql`` (a constant statement, no parameters), read
     on a pooled connection without SQLAlchemy's execution layer.
 
@@ -68,13 +68,15 @@ def read_value(sql: str) -> Any:
     a fifth of such a request (checkout events, BEGIN, compiling), straight on the DBAPI
     connection a fifth of that. The statement is its own transaction: SQLite sends no implicit
     BEGIN on our connections, and a server connection is switched to autocommit for it.
+    ``engine`` is the app's (``db.engine``) unless given, for callers outside an app context.
     """
-    dbapi_error = db.engine.dialect.loaded_dbapi.Error
+    engine = engine or db.engine
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
-        connection = db.engine.raw_connection()
+        connection = engine.raw_connection()
         # On a server, in autocommit: no BEGIN before the statement and no ROLLBACK when the
         # connection goes back (two of three round trips).
-        server = db.engine.dialect.name != "sqlite"
+        server = engine.dialect.name != "sqlite"
         try:
             if server:
                 connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]

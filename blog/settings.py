@@ -104,7 +104,7 @@ def load_settings() -> Settings:
 _SETTINGS_QUERY = select(Setting.key, Setting.value).where(
     Setting.key.in_([*FIELD_TYPES, CONTENT_VERSION_KEY])
 )
-_VERSION_SQL = f"SELECT value FROM settings WHERE key = '{CONTENT_VERSION_KEY}'"
+VERSION_SQL = f"SELECT value FROM settings WHERE key = '{CONTENT_VERSION_KEY}'"
 
 
 def load_settings_and_version() -> tuple[Settings, str]:
@@ -131,7 +131,7 @@ def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
     small query; the first request after a change costs two.
     """
     # Not through the session: a page served from the cache then never opens a transaction.
-    version = read_value(_VERSION_SQL) or ""
+    version = read_value(VERSION_SQL) or ""
     entry = cache.get("settings")
     if version and entry is not None and entry[0] == version:
         return entry[1], version

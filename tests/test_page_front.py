@@ -1,0 +1,232 @@
+"""The page front: first visits answered from what Flask sent, exactly as Flask would."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from blog import create_app
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Role
+from blog.page_front import PageFront
+from tests import factories
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def front_of(app: Flask) -> PageFront:
+    front = app.extensions["blog_page_front"]
+    assert isinstance(front, PageFront)
+    return front
+
+
+def first_visit(app: Flask, url: str, method: str = "GET", **kwargs: Any) -> TestResponse:
+    """A request from a browser with no cookie (a new client each time, as a new reader is)."""
+    return app.test_client(use_cookies=False).open(url, method=method, **kwargs)
+
+
+def masked(response: TestResponse) -> tuple[str, dict[str, str], str]:
+    """The response with its personal parts (CSRF token, session cookie value) taken out."""
+    body = TOKEN.sub('name="csrf_token" value="*"', response.get_data(as_text=True))
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    headers.pop("content-length")
+    cookie = re.sub(r"^session=[^;]+", "session=*", headers.pop("set-cookie", ""))
+    return body, headers, cookie
+
+
+def test_a_second_first_visit_is_answered_by_the_front_exactly_as_flask_did(app: Flask) -> None:
+    post = factories.make_post(title="Front page")
+    factories.make_comments(post, 5)
+    url = f"/blog/{post.slug}/"
+    front = front_of(app)
+    from_flask = first_visit(app, url)
+    assert front.hits == 0
+    from_front = first_visit(app, url)
+    assert front.hits == 1
+    assert from_front.status_code == from_flask.status_code == 200
+    assert masked(from_front) == masked(from_flask)
+    assert from_front.headers["Content-Length"] == str(len(from_front.get_data()))
+    # Each reader gets a token and a session of their own.
+    tokens = {TOKEN.findall(r.get_data(as_text=True))[0] for r in (from_flask, from_front)}
+    cookies = {r.headers["Set-Cookie"] for r in (from_flask, from_front)}
+    assert len(tokens) == len(cookies) == 2
+    assert "HttpOnly" in from_front.headers["Set-Cookie"]
+    assert "SameSite=Lax" in from_front.headers["Set-Cookie"]
+
+
+def test_a_page_without_a_form_sets_no_cookie_from_the_front(app: Flask) -> None:
+    factories.make_post(title="On the home page")
+    first_visit(app, "/")
+    again = first_visit(app, "/")
+    assert front_of(app).hits == 1
+    assert "Set-Cookie" not in again.headers
+    assert "On the home page" in again.get_data(as_text=True)
+
+
+def test_a_front_page_costs_one_query(app: Flask, count_queries: Callable[[], Any]) -> None:
+    post = factories.make_post()
+    factories.make_comments(post, 30)
+    url = f"/blog/{post.slug}/"
+    first_visit(app, url)
+    with count_queries() as counter:
+        assert first_visit(app, url).status_code == 200
+    assert front_of(app).hits == 1
+    assert counter.count == 1, counter.statements
+
+
+def test_a_token_from_the_front_lets_the_reader_comment_with_csrf_on(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        post = factories.make_post(title="Protected")
+        slug, post_id = post.slug, post.id
+        db.session.commit()
+    url = f"/blog/{slug}/"
+    first_visit(app, url)
+    page = first_visit(app, url)
+    other = first_visit(app, url)
+    assert front_of(app).hits == 2
+    token = TOKEN.findall(page.get_data(as_text=True))[0]
+    cookie = page.headers["Set-Cookie"].split(";")[0]
+    form = {"name": "Ann", "email": "ann@example.com", "body": "Through the front."}
+    reader = app.test_client(use_cookies=False)
+    # Another reader's session does not go with this token: CSRF is really checked.
+    refused = reader.post(
+        f"{url}comments",
+        data={**form, "csrf_token": token},
+        headers={"Cookie": other.headers["Set-Cookie"].split(";")[0]},
+    )
+    assert refused.status_code == 400
+    accepted = reader.post(
+        f"{url}comments", data={**form, "csrf_token": token}, headers={"Cookie": cookie}
+    )
+    assert accepted.status_code == 303
+    with app.app_context():
+        bodies = [c.body_source for c in db.session.query(Comment).filter_by(post_id=post_id)]
+    assert any("Through the front." in body for body in bodies)
+
+
+def test_an_approved_comment_shows_at_once_on_a_front_page(app: Flask) -> None:
+    post = factories.make_post()
+    pending = factories.make_comment(post, status=CommentStatus.PENDING, body="Late arrival")
+    url = f"/blog/{post.slug}/"
+    first_visit(app, url)
+    assert "Late arrival" not in first_visit(app, url).get_data(as_text=True)
+    assert front_of(app).hits == 1
+    pending.status = CommentStatus.APPROVED
+    db.session.commit()
+    assert "Late arrival" in first_visit(app, url).get_data(as_text=True)
+    assert "Late arrival" in first_visit(app, url).get_data(as_text=True)
+    assert front_of(app).hits == 2  # the stale page was never served; the new one is
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Cookie": "theme=dark"},
+        {"Authorization": "Bearer not-a-token"},
+        {"If-None-Match": '"an-old-etag"'},
+        {"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
+        {"Range": "bytes=0-10"},
+    ],
+)
+def test_requests_of_someone_in_particular_go_to_flask(app: Flask, headers: dict[str, str]) -> None:
+    factories.make_post()
+    first_visit(app, "/")
+    assert first_visit(app, "/", headers=headers).status_code == 200
+    assert first_visit(app, "/", method="HEAD").status_code == 200
+    assert front_of(app).hits == 0
+
+
+def test_a_signed_in_user_never_gets_the_shared_page(
+    app: Flask, client_as: Callable[[Role], FlaskClient]
+) -> None:
+    factories.make_post()
+    first_visit(app, "/")
+    first_visit(app, "/")
+    signed_in = client_as(Role.ADMIN).get("/")
+    assert "private" in signed_in.headers["Cache-Control"]
+    assert front_of(app).hits == 1
+
+
+def test_a_forged_host_never_reaches_other_readers(app: Flask) -> None:
+    post = factories.make_post()
+    url = f"/blog/{post.slug}/"
+    poisoned = first_visit(app, url, headers={"Host": "evil.example"})
+    assert "http://evil.example/" in poisoned.get_data(as_text=True)
+    for _ in range(2):  # from Flask's page cache, then from the front
+        page = first_visit(app, url).get_data(as_text=True)
+        assert "evil.example" not in page
+        assert f"http://localhost{url}" in page
+    assert front_of(app).hits == 1
+
+
+def test_behind_a_proxy_each_forwarded_host_and_scheme_has_its_own_page(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(PROXY_COUNT=1)
+    with app.app_context():
+        slug = factories.make_post().slug
+        db.session.commit()
+    url = f"/blog/{slug}/"
+    for host, scheme in [("a.example", "https"), ("b.example", "http"), ("a.example", "http")]:
+        forwarded = {"X-Forwarded-Host": host, "X-Forwarded-Proto": scheme}
+        for _ in range(2):
+            text = first_visit(app, url, headers=forwarded).get_data(as_text=True)
+            assert f'<link rel="canonical" href="{scheme}://{host}{url}">' in text
+    assert front_of(app).hits == 3
+
+
+def test_with_the_page_cache_off_there_is_no_front(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PAGE_CACHE=False)
+    assert "blog_page_front" not in app.extensions
+    with app.app_context():
+        factories.make_post(title="Uncached")
+        db.session.commit()
+    assert "Uncached" in first_visit(app, "/").get_data(as_text=True)
+
+
+def test_a_locked_database_still_gets_the_503_page(tmp_path: Path) -> None:
+    path = tmp_path / "front.sqlite3"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "x",
+            "SQLITE_BUSY_TIMEOUT_MS": 50,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
+    with app.app_context():
+        db.create_all()
+        factories.make_post(title="Locked out")
+        db.session.commit()
+        db.session.remove()
+    first_visit(app, "/")
+    assert first_visit(app, "/").status_code == 200
+    assert front_of(app).hits == 1
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        with app.app_context():
+            db.engine.dispose()  # new connections, which the lock below then blocks
+        blocker.execute("PRAGMA journal_mode=DELETE")
+        blocker.execute("BEGIN EXCLUSIVE")
+        response = first_visit(app, "/")
+        assert response.status_code == 503
+        assert "Temporarily unavailable" in response.get_data(as_text=True)
+        assert front_of(app).hits == 1
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        with app.app_context():
+            db.engine.dispose()
