@@ -20,7 +20,13 @@ from urllib.parse import urlencode
 from flask import Flask
 
 from bench import seed
-from bench.apps import ENV_INSTANCE, ENV_SECRET_KEY, BenchDatabase, signed_in_cookie
+from bench.apps import (
+    ENV_INSTANCE,
+    ENV_SECRET_KEY,
+    BenchDatabase,
+    returning_reader_cookie,
+    signed_in_cookie,
+)
 from bench.dataset import CATEGORY_PATH, FIFTY_SLUG, MODERATOR, SIZES, Size
 from bench.load import (
     USER_AGENT,
@@ -58,14 +64,15 @@ class Endpoint:
     name: str
     path: str
     method: str = "GET"
-    signed_in: bool = False
+    visitor: str = "new"  # "new" (no cookie), "returning" (an anonymous session) or "moderator"
 
 
 ENDPOINTS = (
     Endpoint("home /", "/"),
     Endpoint("post, 50 threaded comments", f"/blog/{FIFTY_SLUG}/"),
+    Endpoint("post, returning reader", f"/blog/{FIFTY_SLUG}/", visitor="returning"),
     Endpoint("category archive", f"/category/{CATEGORY_PATH}/"),
-    Endpoint("moderation queue", "/admin/comments/", signed_in=True),
+    Endpoint("moderation queue", "/admin/comments/", visitor="moderator"),
     Endpoint("JSON comment list", f"/api/v1/posts/{FIFTY_SLUG}/comments"),
     Endpoint("comment submission", f"/blog/{FIFTY_SLUG}/comments", method="POST"),
 )
@@ -140,11 +147,11 @@ def measure_endpoint(
     server: Server,
     endpoint: Endpoint,
     seeded: seed.Seeded,
-    cookie: str,
+    cookies: dict[str, str],
     options: argparse.Namespace,
 ) -> EndpointResult:
     url = server.base_url + endpoint.path
-    headers = {"Cookie": cookie} if endpoint.signed_in else {}
+    headers = {"Cookie": cookies[endpoint.visitor]} if endpoint.visitor in cookies else {}
     run_tag = secrets.token_hex(4)
     if endpoint.method == "POST":
         form = {"name": "Bench probe", "email": f"probe-{run_tag}@example.com", "url": "",
@@ -179,12 +186,15 @@ def measure_setting(
         run_wrk(wrk_command(url, 1, options.connections))
         bare = run_wrk(wrk_command(url, options.duration, options.connections))
         rss_bare = server.worker_rss_kib()
-    cookie = signed_in_cookie(app, MODERATOR, USER_AGENT)
+    cookies = {
+        "moderator": signed_in_cookie(app, MODERATOR, USER_AGENT),
+        "returning": returning_reader_cookie(app),
+    }
     results: list[EndpointResult] = []
     with serve("bench.apps:blog_app()", setting, env, workdir, "/") as server:
         try:
             for endpoint in ENDPOINTS:
-                results.append(measure_endpoint(server, endpoint, seeded, cookie, options))
+                results.append(measure_endpoint(server, endpoint, seeded, cookies, options))
             rss_blog = server.worker_rss_kib()
         finally:
             seed.discard_submitted_comments(app, seeded)

@@ -99,3 +99,17 @@ def signed_in_cookie(app: Flask, username: str, user_agent: str) -> str:
     if cookie is None:
         raise RuntimeError("the test client wrote no session cookie")
     return f"{cookie.key}={cookie.value}"
+
+
+def returning_reader_cookie(app: Flask) -> str:
+    """A ``Cookie`` header value for an anonymous reader on a later visit: the session holds the
+    CSRF secret of the reply form and Flask-Login's "not fresh" mark, as a browser's does from
+    its second page on."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = secrets.token_hex(20)
+        session["_fresh"] = False
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        raise RuntimeError("the test client wrote no session cookie")
+    return f"{cookie.key}={cookie.value}"

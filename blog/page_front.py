@@ -8,8 +8,11 @@ and the body with the CSRF placeholder where the token goes. The next request fo
 scheme, host, path and query that carries no cookie, no ``Authorization`` and no conditional
 header is answered from that record after the one read every cached page costs (the content
 version), with a CSRF token and a session cookie of its own, of the same form Flask-WTF and
-Flask write. Anything else goes to Flask: another request, a record of an older content
-version, a database error (Flask answers that with its 503 page).
+Flask write. A returning reader whose only cookie is such a session (nothing in it but the CSRF
+secret) gets the same page with a token from that secret and no new cookie, as from Flask.
+Anything else goes to Flask: a signed-in user, a commenter with their own cookies, any other
+cookie or request, a record of an older content version, a database error (Flask answers that
+with its 503 page).
 
 A record is kept only when the response can be replayed as it was: status 200, no cookie but
 Flask's session cookie, that cookie without an expiry date, and a session holding nothing but
@@ -31,6 +34,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import parse_cookie
 
 from blog.database import read_value
 
@@ -44,7 +48,6 @@ RECORD_KEY = "blog.page_front.record"
 CSRF_SALT = "wtf-csrf-token"
 # A request with any of these is somebody's own (or asks for less than the page): Flask answers.
 _PERSONAL = (
-    "HTTP_COOKIE",
     "HTTP_AUTHORIZATION",
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MODIFIED_SINCE",
@@ -59,7 +62,8 @@ Headers = list[tuple[str, str]]
 
 
 def front_key(environ: WSGIEnvironment) -> Key | None:
-    """What a first visit's page is kept under, or None when Flask must answer the request."""
+    """What a shared page is kept under, or None when Flask must answer the request (cookies
+    are looked at apart, by :meth:`PageFront.reader_secret`)."""
     if environ.get("REQUEST_METHOD") != "GET":
         return None
     for name in _PERSONAL:
@@ -102,6 +106,7 @@ class PageFront:
         self._field = str(app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token")
         secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
         self._csrf = URLSafeTimedSerializer(secret, salt=CSRF_SALT)  # type: ignore[arg-type]
+        self._max_age = app.permanent_session_lifetime.total_seconds()
         interface = app.session_interface
         self._session = (
             interface.get_signing_serializer(app)
@@ -113,15 +118,53 @@ class PageFront:
         key = front_key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies is None:
+            secret = None
+        else:
+            secret = self.reader_secret(cookies)
+            if secret is None:
+                return self.wsgi_app(environ, start_response)
         with self._lock:
             page = self._pages.get(key)
         if page is not None:
-            served = self._serve(page, start_response)
+            served = self._serve(page, start_response, secret)
             if served is not None:
                 return served
+        if cookies is not None:  # only a first visit's response is kept
+            return self.wsgi_app(environ, start_response)
         return self._through(key, environ, start_response)
 
-    def _serve(self, page: FrontPage, start_response: StartResponse) -> list[bytes] | None:
+    def reader_secret(self, cookies: str) -> str | None:
+        """The CSRF secret of a returning anonymous reader, whose only cookie is a session
+        holding nothing but that secret (and Flask-Login's "not fresh"); None for anybody else
+        (signed in, a commenter with their own cookies, any other cookie, a session Flask would
+        not accept or would write again)."""
+        if self._session is None:
+            return None
+        parsed = parse_cookie(cookies)
+        if list(parsed) != [self._cookie_name]:
+            return None
+        try:
+            stored = self._session.loads(parsed[self._cookie_name], max_age=self._max_age)
+        except BadSignature:
+            return None
+        # Flask-Login marks such a session not fresh on the reader's second request (its "basic"
+        # session protection) and Flask writes the cookie again; from then on the session is
+        # this and Flask leaves the cookie alone, as the front does.
+        if not isinstance(stored, dict) or stored.keys() != {self._field, "_fresh"}:
+            return None
+        if stored["_fresh"] is not False:
+            return None
+        secret = stored[self._field]
+        return secret if isinstance(secret, str) else None
+
+    def _serve(
+        self, page: FrontPage, start_response: StartResponse, secret: str | None
+    ) -> list[bytes] | None:
+        """The page, if it is of the current content version. A returning reader's token is
+        made from the secret in their session, and their cookie stays as it is (as Flask
+        does); a first visit gets a new secret in a new session cookie."""
         from blog.caching import version_now
 
         try:
@@ -133,9 +176,12 @@ class PageFront:
         body = page.body
         headers = list(page.headers)
         if page.cookie is not None:
-            token, cookie = self.new_token()
+            if secret is not None:
+                token = self._csrf.dumps(secret)
+            else:
+                token, cookie = self.new_token()
+                headers.append(("Set-Cookie", page.cookie[0] + cookie + page.cookie[1]))
             body = body.replace(page.marker, token.encode())
-            headers.append(("Set-Cookie", page.cookie[0] + cookie + page.cookie[1]))
         headers.append(("Content-Length", str(len(body))))
         start_response(page.status, headers)
         self.hits += 1

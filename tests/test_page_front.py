@@ -115,6 +115,56 @@ def test_a_token_from_the_front_lets_the_reader_comment_with_csrf_on(
     assert any("Through the front." in body for body in bodies)
 
 
+def session_cookie(response: TestResponse) -> str:
+    return response.headers["Set-Cookie"].split(";")[0]
+
+
+def test_a_returning_reader_gets_the_same_page_from_the_front_with_their_own_session(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        slugs = [factories.make_post(title=f"Returning {n}").slug for n in range(2)]
+        db.session.commit()
+    first, second = (f"/blog/{slug}/" for slug in slugs)
+    # First visit, then a second request: Flask-Login marks the session not fresh, and Flask
+    # writes the cookie again (both by Flask: nothing is kept from a request with a cookie).
+    cookie = session_cookie(first_visit(app, first))
+    cookie = session_cookie(first_visit(app, first, headers={"Cookie": cookie}))
+    assert front_of(app).hits == 0
+    # With that cookie, Flask answers the second post once, sending no cookie ...
+    from_flask = first_visit(app, second, headers={"Cookie": cookie})
+    assert "Set-Cookie" not in from_flask.headers
+    first_visit(app, second)  # ... a new reader's visit is kept ...
+    from_front = first_visit(app, second, headers={"Cookie": cookie})  # ... and served again
+    assert front_of(app).hits == 1
+    assert "Set-Cookie" not in from_front.headers
+    assert masked(from_front) == masked(from_flask)
+    token = TOKEN.findall(from_front.get_data(as_text=True))[0]
+    posted = app.test_client(use_cookies=False).post(
+        f"{second}comments",
+        data={"name": "Bo", "email": "bo@example.com", "body": "Back again.", "csrf_token": token},
+        headers={"Cookie": cookie},
+    )
+    assert posted.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "session=tampered.value.here",
+        "theme=dark",
+        "blog_commenter=x",
+    ],
+)
+def test_other_cookies_go_to_flask(app: Flask, cookie: str) -> None:
+    post = factories.make_post()
+    url = f"/blog/{post.slug}/"
+    first_visit(app, url)
+    assert first_visit(app, url, headers={"Cookie": cookie}).status_code == 200
+    assert front_of(app).hits == 0
+
+
 def test_an_approved_comment_shows_at_once_on_a_front_page(app: Flask) -> None:
     post = factories.make_post()
     pending = factories.make_comment(post, status=CommentStatus.PENDING, body="Late arrival")
@@ -132,7 +182,6 @@ def test_an_approved_comment_shows_at_once_on_a_front_page(app: Flask) -> None:
 @pytest.mark.parametrize(
     "headers",
     [
-        {"Cookie": "theme=dark"},
         {"Authorization": "Bearer not-a-token"},
         {"If-None-Match": '"an-old-etag"'},
         {"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
