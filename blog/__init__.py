@@ -9,7 +9,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
-from blog.database import configure_engine_events, server_engine_options, sqlite_engine_options
+from blog.database import (
+    configure_engine_events,
+    read_engine,
+    server_engine_options,
+    sqlite_engine_options,
+)
 from blog.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +76,13 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     api.init_app(app)
     cli.init_app(app)
     with app.app_context():
-        page_front.install(app, db.engine)
+        engine = read_engine(
+            db.engine,
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        )
+        app.extensions["blog_read_engine"] = engine
+        page_front.install(app, engine)
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
         # so that rate limits and the flood rule see readers, not the proxy (and the page

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import event
+from flask import current_app
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -60,6 +61,22 @@ def _sqlite_begin(connection: Connection) -> None:
 raw_statement = Namespace().signal("raw-statement")
 
 
+def read_engine(engine: Engine, url: str, options: dict[str, Any]) -> Engine:
+    """The engine read_value() uses: SQLite's own engine, or for a database server a small pool
+    of its own in autocommit and without ``pool_pre_ping``.
+
+    Each pre-ping is a round trip to the server, as long as the read itself: on PostgreSQL it
+    was half of what a page from the cache cost. A connection the server dropped (it
+    restarted) is noticed when the read fails instead; read_value() then renews this pool and
+    reads once more.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    own = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+    own.setdefault("pool_size", 2)
+    return create_engine(url, **own)
+
+
 def read_value(sql: str, engine: Engine | None = None) -> Any:
     """The first column of the first row of ``sql`` (a constant statement, no parameters), read
     on a pooled connection without SQLAlchemy's execution layer.
@@ -67,32 +84,46 @@ def read_value(sql: str, engine: Engine | None = None) -> Any:
     For the one read a page from the cache costs: through a SQLAlchemy connection it took about
     a fifth of such a request (checkout events, BEGIN, compiling), straight on the DBAPI
     connection a fifth of that. The statement is its own transaction: SQLite sends no implicit
-    BEGIN on our connections, and a server connection is switched to autocommit for it.
-    ``engine`` is the app's (``db.engine``) unless given, for callers outside an app context.
+    BEGIN on our connections, and on a server the read engine's connections are in autocommit
+    (no BEGIN before it, no ROLLBACK after). ``engine`` defaults to the app's read engine
+    (:func:`read_engine`); callers outside an application context pass it.
     """
-    engine = engine or db.engine
+    if engine is None:
+        engine = current_app.extensions.get("blog_read_engine") or db.engine
+    try:
+        return _read_value(engine, sql)
+    except DBAPIError as error:
+        if not error.connection_invalidated or engine.dialect.name == "sqlite":
+            raise
+    # The server dropped the connection (it restarted, say): the others in the pool are gone
+    # too. A new pool, and one more try; if that fails, the error stands (a 503).
+    engine.dispose()
+    return _read_value(engine, sql)
+
+
+def _read_value(engine: Engine, sql: str) -> Any:
     dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
         connection = engine.raw_connection()
-        # On a server, in autocommit: no BEGIN before the statement and no ROLLBACK when the
-        # connection goes back (two of three round trips).
-        server = engine.dialect.name != "sqlite"
+    except dbapi_error as error:  # the server is not there
+        raise DBAPIError.instance(sql, None, error, dbapi_error, dialect=engine.dialect) from error
+    try:
+        cursor = connection.cursor()
         try:
-            if server:
-                connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            cursor = connection.cursor()
-            try:
-                raw_statement.send(sql)
-                cursor.execute(sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-                if server:
-                    connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+            raw_statement.send(sql)
+            cursor.execute(sql)
+            row = cursor.fetchone()
         finally:
-            connection.close()
+            cursor.close()
     except dbapi_error as error:  # as SQLAlchemy would raise it: OperationalError answers 503
-        raise DBAPIError.instance(sql, None, error, dbapi_error) from error
+        gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        if gone:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql, None, error, dbapi_error, connection_invalidated=gone, dialect=engine.dialect
+        ) from error
+    finally:
+        connection.close()
     return row[0] if row else None
 
 

@@ -109,6 +109,7 @@ def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[...,
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+            app.extensions["blog_read_engine"].dispose()
 
 
 @pytest.fixture

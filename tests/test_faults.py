@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from sqlalchemy import func, make_url, select
+from sqlalchemy.exc import OperationalError
 
 from bench.load import child_pids, free_port
 from blog.counts import find_drift
@@ -496,6 +497,34 @@ def test_postgresql_stopped_and_started_gives_503_then_serves_again_without_a_re
     assert stored_bodies("Before the outage") == Counter(before)
     assert stored_bodies("Typed during the") == Counter()  # a 503 stored nothing
     assert stored_bodies("After the outage") == Counter(after)
+
+
+@needs_postgresql
+def test_the_version_read_survives_a_restart_that_dropped_every_pooled_connection(
+    database_proxy: DatabaseProxy,
+) -> None:
+    """The read each cached page costs skips the pre-ping round trip; a restart is noticed when
+    the read fails, and the read is made again on a new pool instead of answering 503."""
+    from sqlalchemy import create_engine
+
+    from blog.database import read_engine, read_value
+
+    url = make_url(PG_URL).set(host="127.0.0.1", port=database_proxy.port)
+    plain = url.render_as_string(hide_password=False)
+    engine = read_engine(create_engine(plain), plain, {})
+    try:
+        held = [engine.raw_connection() for _ in range(2)]  # two pooled connections
+        for connection in held:
+            connection.close()
+        assert read_value("SELECT 41 + 1", engine) == 42
+        database_proxy.stop()
+        database_proxy.start()
+        assert read_value("SELECT 41 + 1", engine) == 42
+        database_proxy.stop()
+        with pytest.raises(OperationalError):  # while it is down, the error stands (a 503)
+            read_value("SELECT 1", engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
