@@ -41,7 +41,11 @@ from blog.database import read_value
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# Set in the WSGI environ by conditional() when it served a shared page: (version, page, marker).
+# Set by the front when its copy was out of date: the stamp it read, which Flask then uses
+# rather than reading it a second time (blog.templating.site_settings).
+STAMP_KEY = "blog.page_front.stamp"
+# Set in the WSGI environ by conditional() when it served a shared page, and by the API's
+# cached_read(): (version, body, the CSRF placeholder or None).
 RECORD_KEY = "blog.page_front.record"
 # Flask-WTF signs its tokens with this salt (flask_wtf.csrf.generate_csrf); the test suite posts
 # a form with a token made here, CSRF on, so a change there fails a test rather than a reader.
@@ -49,6 +53,7 @@ CSRF_SALT = "wtf-csrf-token"
 # A request with any of these is somebody's own (or asks for less than the page): Flask answers.
 _PERSONAL = (
     "HTTP_AUTHORIZATION",
+    "HTTP_ORIGIN",  # the API's CORS headers depend on it
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MODIFIED_SINCE",
     "HTTP_IF_MATCH",
@@ -85,7 +90,7 @@ class FrontPage:
     status: str
     headers: tuple[tuple[str, str], ...]  # all but Content-Length and Set-Cookie
     body: bytes  # with ``marker`` where each reader's CSRF token goes
-    marker: bytes
+    marker: bytes | None
     cookie: tuple[str, str] | None  # the session cookie's Set-Cookie value around the cookie
 
 
@@ -128,7 +133,7 @@ class PageFront:
         with self._lock:
             page = self._pages.get(key)
         if page is not None:
-            served = self._serve(page, start_response, secret)
+            served = self._serve(page, environ, start_response, secret)
             if served is not None:
                 return served
         if cookies is not None:  # only a first visit's response is kept
@@ -160,7 +165,11 @@ class PageFront:
         return secret if isinstance(secret, str) else None
 
     def _serve(
-        self, page: FrontPage, start_response: StartResponse, secret: str | None
+        self,
+        page: FrontPage,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        secret: str | None,
     ) -> list[bytes] | None:
         """The page, if it is of the current content version. A returning reader's token is
         made from the secret in their session, and their cookie stays as it is (as Flask
@@ -172,10 +181,11 @@ class PageFront:
         except SQLAlchemyError:
             return None  # Flask answers, with its 503 page if the database stays away
         if version_now(stamp)[0] != page.version:
+            environ[STAMP_KEY] = stamp
             return None
         body = page.body
         headers = list(page.headers)
-        if page.cookie is not None:
+        if page.cookie is not None and page.marker is not None:
             if secret is not None:
                 token = self._csrf.dumps(secret)
             else:
@@ -211,7 +221,7 @@ class PageFront:
         return result
 
     def _replayable(
-        self, version: str, body: bytes, marker: bytes, status: str, headers: Headers
+        self, version: str, body: bytes, marker: bytes | None, status: str, headers: Headers
     ) -> FrontPage | None:
         if not status.startswith("200 "):
             return None
@@ -228,7 +238,7 @@ class PageFront:
             cookie = self._session_cookie(cookies)
             if cookie is None:
                 return None
-        if (cookie is not None) != (marker in body):
+        if (cookie is not None) != (marker is not None and marker in body):
             return None
         return FrontPage(version, status, tuple(kept), body, marker, cookie)
 

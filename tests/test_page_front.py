@@ -279,3 +279,41 @@ def test_a_locked_database_still_gets_the_503_page(tmp_path: Path) -> None:
         blocker.close()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_public_api_read_is_answered_by_the_front_exactly_as_flask_did(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(API_CORS_ORIGINS="https://reader.example")
+    with app.app_context():
+        post = factories.make_post()
+        factories.make_comments(post, 3)
+        slug = post.slug
+        db.session.commit()
+    url = f"/api/v1/posts/{slug}/comments"
+    from_flask = first_visit(app, url)
+    from_front = first_visit(app, url)
+    assert front_of(app).hits == 1
+    assert from_front.status_code == 200
+    assert from_front.get_data() == from_flask.get_data()
+    assert dict(from_front.headers) == dict(from_flask.headers)
+    assert len(from_front.get_json()["items"]) == 3
+    # A cross-origin read gets its CORS headers from Flask, as before.
+    crossing = first_visit(app, url, headers={"Origin": "https://reader.example"})
+    assert crossing.headers["Access-Control-Allow-Origin"] == "https://reader.example"
+    assert front_of(app).hits == 1
+
+
+def test_a_front_copy_out_of_date_costs_no_second_version_read(
+    app: Flask, count_queries: Callable[[], Any]
+) -> None:
+    from blog.settings import VERSION_SQL
+
+    factories.make_post(title="Old news")
+    first_visit(app, "/")
+    factories.make_post(title="Fresh news")
+    db.session.commit()
+    with count_queries() as counter:
+        page = first_visit(app, "/")
+    assert "Fresh news" in page.get_data(as_text=True)
+    assert counter.statements.count(VERSION_SQL) == 1, counter.statements
