@@ -23,10 +23,11 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, make_response, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.exc import ObjectDeletedError
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
@@ -35,6 +36,7 @@ from blog.extensions import db
 from blog.models import (
     Category,
     Comment,
+    CommentStatus,
     Post,
     PostStatus,
     Setting,
@@ -61,12 +63,35 @@ SHARED_MAX_AGE = 30
 SHARED_PAGE = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_PAGE = "private, no-cache, max-age=0"
 UPCOMING_LIMIT = 50
+UNSEEN = frozenset({CommentStatus.SPAM, CommentStatus.TRASH})  # statuses nobody sees on a page
 
 
 def _is_content(instance: object) -> bool:
     if isinstance(instance, Setting):
         return instance.key != CONTENT_VERSION_KEY
+    if isinstance(instance, Comment):
+        return _changes_what_readers_see(instance)
     return isinstance(instance, TRACKED_MODELS)
+
+
+def _changes_what_readers_see(comment: Comment) -> bool:
+    """Whether a comment's change can show on a page: not when a comment arrives unapproved
+    (only its author sees it, and their page's key holds their own comment cookie, which the
+    reply changes), nor when one only moves between spam and trash. A flood of spam or held
+    replies then empties no cache. An edit to a held comment does count: its author sees it."""
+    state = inspect(comment)
+    history = state.attrs.status.history
+    if not state.has_identity:
+        return CommentStatus.APPROVED in history.added or not history.added
+    if history.added and not history.deleted:
+        return True  # a stored comment's status set without the old one loaded: unknown
+    statuses = {*history.added, *history.deleted, *history.unchanged}
+    if not statuses:  # not loaded, so not changed: what is stored (no autoflush in a flush)
+        try:
+            statuses = {comment.status}
+        except ObjectDeletedError:
+            return True
+    return not statuses <= UNSEEN
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

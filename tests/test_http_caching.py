@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from blog.extensions import db
-from blog.models import CommentStatus, Role
+from blog.models import Comment, CommentStatus, Role
 from tests import factories
 
 
@@ -226,3 +228,36 @@ def test_a_new_release_of_the_templates_changes_every_etag(tmp_path: Any) -> Non
     after_css = page_format(site)
     (tmp_path / "t" / "post.html").write_text("<h1>{{ post.title }}</h1>")
     assert len({before, after_css, page_format(site)}) == 3
+
+
+def test_held_and_spam_comments_leave_cached_pages_alone_until_one_is_approved(
+    app: Flask, client: FlaskClient
+) -> None:
+    post = factories.make_post()
+    url = f"/blog/{post.slug}/"
+    etag = client.get("/").headers["ETag"]
+    reader = app.test_client()
+    form = {"name": "New Reader", "email": "new@example.com", "body": "Held back"}
+    assert reader.post(f"{url}comments", data=form).status_code == 303
+    held = db.session.scalars(select(Comment).where(Comment.post_id == post.id)).one()
+    assert held.status == CommentStatus.PENDING  # a first comment is held, as in WordPress
+    spam = factories.make_comment(post, status=CommentStatus.SPAM, body="Buy now")
+    assert spam.status == CommentStatus.SPAM  # loaded, as moderation loads what it changes
+    spam.status = CommentStatus.TRASH
+    db.session.commit()
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+    # Its author sees a held comment: an edit to it is seen at once.
+    held.body_source = "Held back, edited"
+    db.session.commit()
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 200
+    etag = client.get("/").headers["ETag"]
+    held.status = CommentStatus.APPROVED
+    db.session.commit()
+    assert "Held back" in client.get(url).get_data(as_text=True)
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 200
+    # Taking an approved comment away is seen at once as well.
+    etag = client.get(url).headers["ETag"]
+    held.status = CommentStatus.TRASH
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+    assert "Held back" not in client.get(url).get_data(as_text=True)
