@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Integer, Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import Integer, Select, bindparam, false, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -389,7 +389,9 @@ def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, ob
     senders = [Comment.ip_address == bindparam("ip_address")] if with_ip else []
     if with_email:
         senders.append(Comment.author_email == email)
-    last = select(func.max(Comment.created_at)).where(or_(*senders)).scalar_subquery()
+    # Neither an address nor an email: nothing to go by (the flood check is skipped).
+    sent_by = or_(*senders) if senders else false()
+    last = select(func.max(Comment.created_at)).where(sent_by).scalar_subquery()
     approved = (
         select(Comment.id)
         .where(Comment.author_email == email, Comment.status == CommentStatus.APPROVED)
