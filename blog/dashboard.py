@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, func, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
+from blog.caching import per_version
 from blog.extensions import db
 from blog.models import (
     Category,
@@ -66,23 +67,36 @@ class Dashboard:
 
 def dashboard(user: User) -> Dashboard:
     """Posts by state and comments by status (within the user's reach), and the latest comments:
-    three queries."""
-    now = utcnow()
+    at most three queries (the posts by state are kept per content version)."""
     post_counts = None
     if can(user, Action.CREATE_POST):
-        row = db.session.execute(
-            select(
-                *(
-                    func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
-                    for s in PostState.ALL
-                )
-            ).where(post_scope_filter(user, Action.EDIT_POST))
-        ).one()
-        post_counts = {state: int(n) for state, n in zip(PostState.ALL, row, strict=True)}
+        counts = post_state_counts(user)
+        post_counts = {state: counts[state] for state in PostState.ALL}
     moderated = post_scope_filter(user, Action.MODERATE)
     # Capped as in the queue: a full count read every comment (120-180 ms at a million).
     comment_counts = status_counts(user)
     return Dashboard(post_counts, comment_counts, _recent_comments(moderated))
+
+
+def post_state_counts(user: User) -> dict[str, int]:
+    """The posts ``user`` may edit, by state, and all of them under "": one query, counting
+    every post in reach (about 45 ms at 100,000 posts), so kept per content version in each
+    worker. Any change to a post moves the version, and so does a scheduled post coming due."""
+
+    def count() -> dict[str, int]:
+        now = utcnow()
+        row = db.session.execute(
+            select(
+                func.count(Post.id),
+                *(
+                    func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
+                    for s in PostState.ALL
+                ),
+            ).where(post_scope_filter(user, Action.EDIT_POST))
+        ).one()
+        return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
+
+    return per_version(("post_state_counts", user.id, user.role), count)
 
 
 def _recent_comments(moderated: ColumnElement[bool]) -> list[Comment]:
@@ -140,24 +154,14 @@ class PostList:
 def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
     """One page of the posts ``user`` may edit, newest first by publish date (else creation
     date), with approved and pending comment counts, the counts per state, and the choices of
-    the filters: six queries.
+    the filters: at most six queries, fewer while the counts per state are kept (they give the
+    total when neither a category nor an author is chosen).
 
     Raises PageNotFound past the last page.
     """
     now = utcnow()
     scoped: list[ColumnElement[bool]] = [post_scope_filter(user, Action.EDIT_POST)]
-    states = db.session.execute(
-        select(
-            func.count(Post.id),
-            *(
-                func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
-                for s in PostState.ALL
-            ),
-        ).where(*scoped)
-    ).one()
-    state_counts = {"": int(states[0])} | {
-        s: int(n) for s, n in zip(PostState.ALL, states[1:], strict=True)
-    }
+    state_counts = post_state_counts(user)
     listed = list(scoped)
     if where.state in PostState.ALL:
         listed.append(_state_condition(where.state, now))
@@ -171,7 +175,10 @@ def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE)
         )
     if where.author_id is not None:
         listed.append(Post.author_id == where.author_id)
-    total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
+    if where.category_id is None and where.author_id is None:
+        total = state_counts.get(where.state, state_counts[""])
+    else:
+        total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
     if where.page > 1 and (where.page - 1) * per_page >= total:
         raise PageNotFound(str(where.page))
     found = list(
@@ -198,7 +205,8 @@ def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE)
         (uid, name)
         for uid, name in db.session.execute(
             select(User.id, User.display_name)
-            .where(User.id.in_(select(Post.author_id).where(*scoped)))
+            # Per user, a seek on the author index (IN read every post in reach).
+            .where(select(Post.id).where(Post.author_id == User.id, *scoped).exists())
             .order_by(User.display_name, User.id)
         )
     ]

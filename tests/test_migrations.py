@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -15,6 +16,10 @@ from blog.extensions import db
 from blog.search import autogenerate_include_name
 
 
+# SQLAlchemy cannot reflect an expression index on SQLite (ix_posts_listed_at_id), so alembic
+# cannot compare it there; both say so, and the test checks that index's SQL instead.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_upgrade_matches_models_and_downgrade_empties(
     database: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -28,6 +33,12 @@ def test_upgrade_matches_models_and_downgrade_empties(
             context = MigrationContext.configure(connection, opts=opts)
             differences = compare_metadata(context, db.metadata)
         assert differences == []
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as connection:
+                sql = connection.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'ix_posts_listed_at_id'")
+                )
+            assert "coalesce(published_at, created_at), id" in " ".join(str(sql).split())
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "posts", "comments", "categories", "moderation_events"} <= tables
 

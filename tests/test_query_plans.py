@@ -333,3 +333,37 @@ def test_the_checks_on_a_submission_seek_by_post_address_and_email(
             "ix_comments_ip_address_created_at",
         },
     )
+
+
+def test_the_admin_posts_list_reads_its_page_from_the_end_of_an_index(
+    site: tuple[Flask, Site],
+) -> None:
+    """The list is ordered by publish date, else creation date: without the expression index
+    every post was read and sorted for each page (about 250 ms at 100,000 posts)."""
+    app, _data = site
+    with app.app_context():
+        admin = factories.make_user(role=Role.ADMIN, username="boss")
+        client = _signed_in(app, admin)
+    with app.app_context(), capturing() as captured:
+        assert client.get("/admin/posts/").status_code == 200
+    listing = [c for c in captured if "ORDER BY coalesce(posts.published_at" in c.statement]
+    assert len(listing) == 1, [c.statement for c in captured]
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            raw = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + listing[0].statement, listing[0].parameters
+            ).scalar()
+            kinds = [(n["Node Type"], n.get("Index Name")) for n in _nodes(raw[0]["Plan"])]
+            assert not any(kind == "Sort" for kind, _ in kinds), kinds
+            assert any(index == "ix_posts_listed_at_id" for _, index in kinds), kinds
+        else:
+            lines = [
+                str(row[3])
+                for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + listing[0].statement, listing[0].parameters
+                )
+            ]
+            assert any("ix_posts_listed_at_id" in line for line in lines), lines
+            assert not any("TEMP B-TREE FOR ORDER BY" in line for line in lines), lines
+        conn.rollback()
