@@ -58,7 +58,7 @@ TRACKED_TABLES = frozenset(
 _MARK = "blog_content_changed"
 # Part of every page's ETag and cache key, with a digest of the templates and static files
 # (page_format()): pages cached in Redis by an older release are never served by a newer one.
-PAGE_FORMAT = "2"
+PAGE_FORMAT = "3"
 SHARED_MAX_AGE = 30
 SHARED_PAGE = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_PAGE = "private, no-cache, max-age=0"
@@ -354,23 +354,25 @@ def _render_shared(
     """
     store = page_store()
     placeholder = _csrf_placeholder()
-    page = store.get(key) if store is not None else None
-    if page is None:
+    entry = store.get(key) if store is not None else None
+    if entry is None:
         g.csrf_token = placeholder
         try:
             response = make_response(view(*args, **kwargs))
         finally:
             g.pop("csrf_token", None)
-        if response.status_code != 200 or response.mimetype != "text/html":
+        if response.status_code != 200:
             return response
-        page = response.get_data()
+        # Kept with its content type: feeds and sitemaps are kept as well as pages.
+        entry = f"{response.content_type}\n".encode() + response.get_data()
         if store is not None:
-            store.set(key, page)
+            store.set(key, entry)
+    content_type, _, page = entry.partition(b"\n")
     marker = placeholder.encode()
     request.environ[RECORD_KEY] = (version, page, marker)
     if marker in page:
         page = page.replace(marker, generate_csrf().encode())
-    return Response(page, mimetype="text/html")
+    return Response(page, content_type=content_type.decode())
 
 
 def conditional(view: F) -> F:

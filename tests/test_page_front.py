@@ -317,3 +317,27 @@ def test_a_front_copy_out_of_date_costs_no_second_version_read(
         page = first_visit(app, "/")
     assert "Fresh news" in page.get_data(as_text=True)
     assert counter.statements.count(VERSION_SQL) == 1, counter.statements
+
+
+@pytest.mark.parametrize("url", ["/feed/", "/comments/feed/atom/", "/sitemap-archives.xml"])
+def test_feeds_and_sitemaps_are_kept_with_their_content_type(
+    app: Flask, count_queries: Callable[[], Any], url: str
+) -> None:
+    import feedparser
+
+    post = factories.make_post(title="Syndicated")
+    factories.make_comments(post, 2)
+    first = first_visit(app, url, headers={"Cookie": "theme=dark"})  # Flask, rendered
+    with count_queries() as counter:
+        kept = first_visit(app, url, headers={"Cookie": "theme=dark"})  # Flask, kept
+    first_visit(app, url)
+    with count_queries() as front_counter:
+        front = first_visit(app, url)
+    assert front_of(app).hits == 1
+    assert counter.count == front_counter.count == 1, counter.statements
+    for response in (kept, front):
+        assert response.get_data() == first.get_data()
+        assert response.headers["Content-Type"] == first.headers["Content-Type"]
+    assert "xml" in first.headers["Content-Type"]
+    if "feed" in url:
+        assert not feedparser.parse(front.get_data()).bozo
