@@ -161,18 +161,20 @@ class RowLinks:
             self._patterns[tuple(key)] = found
         if found is None:
             return url_for(endpoint, **values)
+        if len(row_values) == 1:  # the usual link: one id or word
+            return found[0] + row_values[0] + found[1]
         link = [found[0]]
         for value, text_after in zip(row_values, found[1:], strict=True):
             link += (value, text_after)
         return "".join(link)
 
     def _varies(self, endpoint: str, name: str, value: object) -> bool:
-        if type(value) is int:
+        if type(value) is int:  # not a bool: True is no row's id
             return 0 < value <= MAX_ID
         return (
             type(value) is str
-            and _PLAIN.fullmatch(value) is not None
             and (endpoint, name) not in self._fixed_words
+            and _PLAIN.fullmatch(value) is not None
         )
 
     def _pattern(
