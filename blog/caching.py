@@ -55,7 +55,14 @@ TRACKED_MODELS = (Post, Comment, Category, Tag, User, Setting)
 TRACKED_TABLES = frozenset(
     {m.__tablename__ for m in TRACKED_MODELS} | {post_categories.name, post_tags.name}
 )
-_MARK = "blog_content_changed"
+_MARK = "blog_content_changed"  # in session.info: the kinds of content changed (a set)
+# A change to comments, or to anything else public ("posts": posts, categories, tags, users,
+# settings). The stamp records when each last changed: what is drawn from the posts alone (the
+# sidebar, archive totals) is kept per posts version and survives approvals.
+POSTS, COMMENTS = "posts", "comments"
+# Execution option naming the kind of a bulk statement on a tracked table (a comment count
+# kept on the posts table is a comments change).
+CHANGES_OPTION = "blog_changes"
 # Part of every page's ETag and cache key, with a digest of the templates and static files
 # (page_format()): pages cached in Redis by an older release are never served by a newer one.
 PAGE_FORMAT = "3"
@@ -94,9 +101,14 @@ def _changes_what_readers_see(comment: Comment) -> bool:
     return not statuses <= UNSEEN
 
 
+def _mark(session: Session, kind: str) -> None:
+    session.info.setdefault(_MARK, set()).add(kind)
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    if any(_is_content(obj) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_MARK] = True
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if _is_content(obj):
+            _mark(session, COMMENTS if isinstance(obj, Comment) else POSTS)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
@@ -105,16 +117,36 @@ def _on_execute(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     if name in TRACKED_TABLES and name != Setting.__tablename__:
-        state.session.info[_MARK] = True
+        kind = state.execution_options.get(CHANGES_OPTION)
+        _mark(state.session, kind or (COMMENTS if name == Comment.__tablename__ else POSTS))
+
+
+def _posts_at(stamp: str | None) -> str | None:
+    """When anything but comments last changed, as ``stamp`` records it."""
+    try:
+        data = json.loads(stamp or "")
+        return str(data.get("posts_at") or data["at"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _before_commit(session: Session) -> None:
     # Commit flushes only after this event: flush now, so that changes still pending (a setting
     # changed and committed with no query in between) mark the session too.
     session.flush()
-    if not session.info.pop(_MARK, False):
+    kinds = session.info.pop(_MARK, None)
+    if not kinds:
         return
     now = datetime.now(UTC)
+    posts_at = None
+    if POSTS not in kinds:
+        # Only comments changed: the posts keep their time. Read under a row lock (PostgreSQL;
+        # a SQLite writer holds the database's write lock already), so that a posts change
+        # committing meanwhile cannot be written over with the older time.
+        previous = session.scalar(
+            select(Setting.value).where(Setting.key == CONTENT_VERSION_KEY).with_for_update()
+        )
+        posts_at = _posts_at(previous)
     # Scheduled posts become visible with no write at all: the stamp lists when the next ones
     # are due, and effective_version() moves on by itself as each of those times passes.
     upcoming = list(
@@ -128,6 +160,7 @@ def _before_commit(session: Session) -> None:
     stamp = json.dumps(
         {
             "at": now.isoformat(),
+            "posts_at": posts_at or now.isoformat(),
             "upcoming": [t.isoformat() for t in upcoming if t is not None],
             "more": len(upcoming) == UPCOMING_LIMIT,
         }
@@ -191,10 +224,25 @@ def effective_version(stamp: str, now: datetime | None = None) -> str:
     return json.dumps(effective)
 
 
+def effective_posts_version(stamp: str, now: datetime | None = None) -> str:
+    """The version of everything but comments as of ``now``: when that last changed, moved on
+    by scheduled posts coming due exactly as :func:`effective_version` is."""
+    try:
+        effective = json.loads(effective_version(stamp, now))
+    except ValueError:
+        return stamp
+    if not isinstance(effective, dict):
+        return stamp
+    effective.pop("at", None)
+    effective["base"] = _posts_at(stamp)
+    return json.dumps(effective)
+
+
 @dataclass(frozen=True)
 class _Effective:
     stamp: str
     version: str
+    posts_version: str
     changed: datetime | None
     since: datetime
     until: datetime  # when a scheduled post next comes due (the version moves then)
@@ -217,8 +265,8 @@ def _valid_until(stamp: str, now: datetime) -> datetime:
     return datetime.max.replace(tzinfo=UTC)
 
 
-def version_now(stamp: str) -> tuple[str, datetime | None]:
-    """``effective_version(stamp)`` and its time, worked out once per stamp and due time.
+def _effective_now(stamp: str) -> _Effective:
+    """The effective versions of ``stamp``, worked out once per stamp and due time.
 
     Most requests read the same stamp as the one before; parsing it again would cost more than
     the query that read it.
@@ -227,17 +275,35 @@ def version_now(stamp: str) -> tuple[str, datetime | None]:
     now = _now()
     last = _last_effective
     if last is not None and last.stamp == stamp and last.since <= now < last.until:
-        return last.version, last.changed
+        return last
     version = effective_version(stamp, now)
-    last = _Effective(stamp, version, version_time(version), now, _valid_until(stamp, now))
+    last = _Effective(
+        stamp,
+        version,
+        effective_posts_version(stamp, now),
+        version_time(version),
+        now,
+        _valid_until(stamp, now),
+    )
     _last_effective = last
-    return last.version, last.changed
+    return last
+
+
+def version_now(stamp: str) -> tuple[str, datetime | None]:
+    """``effective_version(stamp)`` and its time."""
+    effective = _effective_now(stamp)
+    return effective.version, effective.changed
+
+
+def posts_version_now(stamp: str) -> str:
+    """``effective_posts_version(stamp)``."""
+    return _effective_now(stamp).posts_version
 
 
 class VersionMemo:
-    """Values worked out from public content alone (the sidebar, the number of posts in an
-    archive), each kept in the worker until the content version moves; least recently used
-    entries go first."""
+    """Values worked out from the posts alone (the sidebar, the number of posts in an archive),
+    each kept in the worker until the posts version moves; least recently used entries go
+    first."""
 
     def __init__(self, max_entries: int = 1024) -> None:
         self.max_entries = max_entries
@@ -260,16 +326,17 @@ class VersionMemo:
                 self._values.popitem(last=False)
 
 
-def per_version(key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, worked out once per content version in this worker.
+def per_posts_version(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, worked out once per posts version in this worker.
 
-    Only for values that depend on nothing but public content and the time at which scheduled
-    posts come due (both move the version), and that hold no database objects.
+    Only for values that depend on posts, categories, tags, users or settings (any change to
+    one moves the posts version) and the time at which scheduled posts come due, never on
+    comments (an approval leaves the posts version alone), and that hold no database objects.
     """
-    from blog.templating import content_version
+    from blog.templating import posts_version
 
     memo: VersionMemo | None = current_app.extensions.get("blog_version_memo")
-    version = content_version()
+    version = posts_version()
     if memo is None or not version:
         return compute()
     found, value = memo.get(key, version)

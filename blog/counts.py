@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
+from blog.caching import CHANGES_OPTION, COMMENTS
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
 
@@ -30,7 +31,7 @@ def apply_count_delta(post_id: int, delta: int) -> None:
             # updated_at set to itself: a comment is not an edit of the post (the column's
             # onupdate would otherwise move the sitemap's lastmod on every approval).
             .values(comment_count=Post.comment_count + delta, updated_at=Post.updated_at)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{CHANGES_OPTION: COMMENTS})
         )
 
 
@@ -76,7 +77,7 @@ def recount_comments() -> list[Drift]:
             update(Post)
             .where(Post.id == drift.post_id)
             .values(comment_count=approved)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{CHANGES_OPTION: COMMENTS})
         )
     db.session.commit()
     return drifted

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, func, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
-from blog.caching import per_version
+from blog.caching import per_posts_version
 from blog.extensions import db
 from blog.models import (
     Category,
@@ -96,7 +96,7 @@ def post_state_counts(user: User) -> dict[str, int]:
         ).one()
         return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
 
-    return per_version(("post_state_counts", user.id, user.role), count)
+    return per_posts_version(("post_state_counts", user.id, user.role), count)
 
 
 def _recent_comments(moderated: ColumnElement[bool]) -> list[Comment]:

@@ -113,12 +113,12 @@ def _filtered(
 
 def list_published(page: int, per_page: int, where: PostFilter | None = None) -> Page[Post]:
     """Published posts, newest first, with author and primary category loaded: two queries."""
-    from blog.caching import per_version  # it imports the templating, which imports us
+    from blog.caching import per_posts_version  # it imports the templating, which imports us
 
     where = where or PostFilter()
     counted = _filtered(select(func.count(Post.id)), where)  # type: ignore[arg-type]
     # Counting an archive reads every post in it: once per content version is enough.
-    total = per_version(("published", where), lambda: db.session.scalar(counted) or 0)
+    total = per_posts_version(("published", where), lambda: db.session.scalar(counted) or 0)
     if page > 1 and (page - 1) * per_page >= total:
         raise PageNotFound(str(page))
     stmt = (

@@ -44,6 +44,14 @@ def content_version_and_time() -> tuple[str, datetime | None]:
     return version_now(g.blog_content_version)
 
 
+def posts_version() -> str:
+    """The version of everything public but comments (blog.caching.per_posts_version)."""
+    from blog.caching import posts_version_now
+
+    site_settings()
+    return posts_version_now(g.blog_content_version)
+
+
 def format_date(value: datetime | None) -> str:
     """WordPress's default date format: "March 3, 2025"."""
     if value is None:
@@ -82,9 +90,9 @@ def archive_breadcrumbs(kind: str, heading: str, chain: list[Category]) -> list[
 
 def cached_sidebar_data() -> posts.SidebarData:
     """The sidebar (its category counts read every post): once per content version."""
-    from blog.caching import per_version
+    from blog.caching import per_posts_version
 
-    return per_version("sidebar", posts.sidebar_data)
+    return per_posts_version("sidebar", posts.sidebar_data)
 
 
 def _context() -> dict[str, Any]:

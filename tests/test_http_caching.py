@@ -261,3 +261,32 @@ def test_held_and_spam_comments_leave_cached_pages_alone_until_one_is_approved(
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
     assert "Held back" not in client.get(url).get_data(as_text=True)
+
+
+def test_an_approval_keeps_the_sidebar_worked_out_but_a_new_post_shows_in_it(
+    make_app: Callable[..., Flask], count_queries: Callable[[], Any]
+) -> None:
+    """The sidebar (its category counts read every published post) depends on posts alone:
+    it is kept per posts version, which an approved comment does not move."""
+    from blog.moderation import ModerationAction, moderate_comment
+
+    app = make_app(PAGE_CACHE=False)
+    with app.app_context():
+        post = factories.make_post(title="Discussed", categories=[factories.make_category("Old")])
+        held = factories.make_comment(post, status=CommentStatus.PENDING, body="Wait for me")
+        moderator = factories.make_user(role=Role.MODERATOR)
+        db.session.commit()
+        client = app.test_client()
+        assert "No Comments" in client.get("/").get_data(as_text=True)
+        moderate_comment(held.id, ModerationAction.APPROVE, moderator)
+        with count_queries() as counter:
+            page = client.get("/").get_data(as_text=True)
+        assert "1 Comment" in page  # the approval shows at once ...
+        sidebar = [s for s in counter.statements if "count(*) AS n" in s]
+        assert sidebar == []  # ... and the sidebar was not worked out again
+        factories.make_post(title="Newer", categories=[factories.make_category("Fresh")])
+        db.session.commit()
+        with count_queries() as counter:
+            page = client.get("/").get_data(as_text=True)
+        assert "Fresh" in page and "Newer" in page
+        assert [s for s in counter.statements if "count(*) AS n" in s]
