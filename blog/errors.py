@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, g, render_template, request
+from flask.globals import request_ctx
+from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -43,6 +45,13 @@ def render_error(code: int, message: str | None = None) -> tuple[str | Response,
         from blog.api.errors import json_error
 
         return json_error(code, message)
+    if request_ctx.url_adapter is None:
+        # The Host header is no host name (say "a..b"): no link of the layout can be built, so
+        # the page is a bare one, with the typed comment all the same.
+        typed = typed_comment()
+        kept = f"<p>Your comment:</p><pre>{escape(typed)}</pre>" if typed else ""
+        bare = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        return Response(f"{bare}<p>{escape(text)}</p>{kept}", mimetype="text/html"), code
     page = render_template(
         "error.html", code=code, title=title, message=text, typed_comment=typed_comment()
     )

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_cookie
@@ -147,12 +147,14 @@ class PageFront:
         not accept or would write again)."""
         if self._session is None:
             return None
+        if not cookies.isascii():  # ours are; Flask makes what it can of anything else
+            return None
         parsed = parse_cookie(cookies)
         if list(parsed) != [self._cookie_name]:
             return None
         try:
             stored = self._session.loads(parsed[self._cookie_name], max_age=self._max_age)
-        except BadSignature:
+        except BadData:
             return None
         # Flask-Login marks such a session not fresh on the reader's second request (its "basic"
         # session protection) and Flask writes the cookie again; from then on the session is
@@ -253,7 +255,7 @@ class PageFront:
             return None
         try:
             stored = self._session.loads(value)
-        except BadSignature:
+        except BadData:
             return None
         if not isinstance(stored, dict) or set(stored) != {self._field}:
             return None

@@ -108,3 +108,18 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     assert plain == ["10.0.0.1"]
+
+
+def test_a_host_header_that_is_no_host_name_is_a_400_with_the_typed_comment(app: Flask) -> None:
+    post = factories.make_post()
+    client = app.test_client()
+    page = client.get(f"/blog/{post.slug}/", headers={"Host": "a..b"})
+    assert page.status_code == 400
+    posted = client.post(
+        f"/blog/{post.slug}/comments",
+        data={"name": "Ann", "email": "ann@example.com", "body": "Kept <safe> & sound"},
+        headers={"Host": "a..b"},
+    )
+    assert posted.status_code == 400
+    assert "Kept &lt;safe&gt; &amp; sound" in posted.get_data(as_text=True)
+    assert "<safe>" not in posted.get_data(as_text=True)

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from blog import create_app
@@ -341,3 +343,37 @@ def test_feeds_and_sitemaps_are_kept_with_their_content_type(
     assert "xml" in first.headers["Content-Type"]
     if "feed" in url:
         assert not feedparser.parse(front.get_data()).bozo
+
+
+header_text = st.text(st.characters(blacklist_characters="\r\n"), max_size=80)
+cookie_text = st.one_of(
+    header_text,
+    st.builds(lambda v: f"session={v}", header_text),
+    st.sampled_from(["session=", "session=a.b.c", 'session="x"', ";;", "=", "session=\x00"]),
+)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cookie=cookie_text,
+    host=st.sampled_from(["localhost", "evil.example", "LOCALHOST", "localhost:80", "a..b", ""]),
+    query=st.text(max_size=30),
+)
+def test_any_cookie_host_or_query_never_500_nor_leaks_a_page_to_another_host(
+    app: Flask, cookie: str, host: str, query: str
+) -> None:
+    if not getattr(app, "_front_seeded", False):
+        post = factories.make_post(title="Fuzzed front")
+        db.session.commit()
+        app._front_url = f"/blog/{post.slug}/"  # type: ignore[attr-defined]
+        app._front_seeded = True  # type: ignore[attr-defined]
+        first_visit(app, app._front_url)  # type: ignore[attr-defined]
+    url = app._front_url  # type: ignore[attr-defined]
+    headers = {"Cookie": cookie, "Host": host} if host else {"Cookie": cookie}
+    response = first_visit(app, url, headers=headers, query_string={"q": query})
+    assert response.status_code < 500
+    plain = first_visit(app, url)
+    assert plain.status_code == 200
+    assert "evil.example" not in plain.get_data(as_text=True)
