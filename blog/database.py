@@ -72,8 +72,9 @@ def read_engine(engine: Engine, url: str, options: dict[str, Any]) -> Engine:
     """
     if engine.dialect.name == "sqlite":
         return engine
+    # The same pool size as the app's engine: connections past it are closed on return, and a
+    # new one per request (a server process forked for it) was slower than any ping.
     own = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
-    own.setdefault("pool_size", 2)
     return create_engine(url, **own)
 
 
