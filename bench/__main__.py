@@ -33,6 +33,8 @@ from bench.load import (
     BenchError,
     Server,
     WorkerSetting,
+    add_load_options,
+    check_load_options,
     probe,
     run_wrk,
     serve,
@@ -101,27 +103,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help=f"PostgreSQL URL (default: $BLOG_BENCH_DATABASE_URL or {DEFAULT_POSTGRES})",
     )
-    parser.add_argument("--duration", type=int, default=10, help="whole seconds per endpoint")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    add_load_options(parser)
     parser.add_argument("--quick", action="store_true", help="2 s per endpoint")
     parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the seeded databases and reuse them when they still match",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=len(os.sched_getaffinity(0)),
-        help="gunicorn workers (default: one per core)",
-    )
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--seed-only", action="store_true", help="seed (and time it), no load")
     options = parser.parse_args(argv)
     if options.quick:
         options.duration = 2
-    if options.duration <= 0 or options.connections < 1 or options.workers < 1:
-        parser.error("--duration, --connections and --workers must be positive")
+    check_load_options(parser, options)
     env_url = os.environ.get("BLOG_BENCH_DATABASE_URL")
     options.postgres = options.postgres or env_url or None
     if options.databases is None:

@@ -6,6 +6,7 @@ Each gunicorn runs in a process group of its own and is stopped (TERM, then KILL
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -41,6 +42,24 @@ class WorkerSetting:
     @property
     def command(self) -> str:
         return "gunicorn " + " ".join(self.args)
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a load run, the same for the blog's bench and for its peers."""
+    parser.add_argument("--duration", type=int, default=10, help="whole seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="gunicorn workers (default: one per core)",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+
+
+def check_load_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    if options.duration <= 0 or options.connections < 1 or options.workers < 1:
+        parser.error("--duration, --connections and --workers must be positive")
 
 
 def worker_settings(workers: int, threads: int) -> list[WorkerSetting]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import secrets
 import shutil
@@ -46,6 +45,8 @@ from bench.load import (
     BenchError,
     LoadResult,
     WorkerSetting,
+    add_load_options,
+    check_load_options,
     probe,
     run_wrk,
     serve,
@@ -286,23 +287,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="sync",
         help="how gunicorn runs the bare route; say the same of Isso's gunicorn (default: sync)",
     )
-    parser.add_argument("--duration", type=int, default=10, help="whole seconds per endpoint")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=len(os.sched_getaffinity(0)),
-        help="gunicorn workers of the bare route (default: one per core)",
-    )
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    add_load_options(parser)
     parser.add_argument(
         "--no-save", action="store_true", help="do not write bench/results/peers-<time>.json"
     )
     options = parser.parse_args(argv)
     if not (options.isso or options.wordpress):
         parser.error("give --isso and/or --wordpress")
-    if options.duration <= 0 or options.connections < 1 or options.workers < 1:
-        parser.error("--duration, --connections and --workers must be positive")
+    check_load_options(parser, options)
     return options
 
 

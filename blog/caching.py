@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +31,7 @@ from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
 from blog.extensions import db
+from blog.lru import LRU
 from blog.models import (
     Category,
     Comment,
@@ -306,24 +305,16 @@ class VersionMemo:
     first."""
 
     def __init__(self, max_entries: int = 1024) -> None:
-        self.max_entries = max_entries
-        self._values: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._values: LRU[Hashable, tuple[str, Any]] = LRU(max_entries)
 
     def get(self, key: Hashable, version: str) -> tuple[bool, Any]:
-        with self._lock:
-            found = self._values.get(key)
-            if found is None or found[0] != version:
-                return False, None
-            self._values.move_to_end(key)
-            return True, found[1]
+        found = self._values.get(key)
+        if found is None or found[0] != version:
+            return False, None
+        return True, found[1]
 
     def set(self, key: Hashable, version: str, value: Any) -> None:
-        with self._lock:
-            self._values[key] = (version, value)
-            self._values.move_to_end(key)
-            while len(self._values) > self.max_entries:
-                self._values.popitem(last=False)
+        self._values.set(key, (version, value))
 
 
 def per_posts_version(key: Hashable, compute: Callable[[], T]) -> T:
@@ -347,27 +338,8 @@ def per_posts_version(key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
-class MemoryPageStore:
+class MemoryPageStore(LRU[str, bytes]):
     """A small LRU of rendered pages inside one worker process."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def set(self, key: str, page: bytes) -> None:
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.max_entries:
-                self._pages.popitem(last=False)
 
 
 class RedisPageStore:

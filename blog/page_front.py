@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import parse_cookie
 
 from blog.database import read_value
+from blog.lru import LRU
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -102,10 +101,8 @@ class PageFront:
     ) -> None:
         self.wsgi_app = wsgi_app
         self.engine = engine
-        self.max_entries = max_entries
         self.hits = 0
-        self._pages: OrderedDict[Key, FrontPage] = OrderedDict()
-        self._lock = threading.Lock()
+        self._pages: LRU[Key, FrontPage] = LRU(max_entries)
         self._version_sql = _version_sql()
         self._cookie_name = str(app.config["SESSION_COOKIE_NAME"])
         self._field = str(app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token")
@@ -130,8 +127,7 @@ class PageFront:
             secret = self.reader_secret(cookies)
             if secret is None:
                 return self.wsgi_app(environ, start_response)
-        with self._lock:
-            page = self._pages.get(key)
+        page = self._pages.get(key)
         if page is not None:
             served = self._serve(page, environ, start_response, secret)
             if served is not None:
@@ -219,7 +215,7 @@ class PageFront:
         if record is not None and sent:
             page = self._replayable(*record, *sent[-1])
             if page is not None:
-                self._keep(key, page)
+                self._pages.set(key, page)
         return result
 
     def _replayable(
@@ -260,13 +256,6 @@ class PageFront:
         if not isinstance(stored, dict) or set(stored) != {self._field}:
             return None
         return prefix, separator + attributes
-
-    def _keep(self, key: Key, page: FrontPage) -> None:
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.max_entries:
-                self._pages.popitem(last=False)
 
 
 def _version_sql() -> str:

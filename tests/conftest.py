@@ -81,6 +81,24 @@ class IsolatedClient(FlaskClient):
                 db.session.commit()
 
 
+def sqlite_file_app(tmp_path: Path, name: str) -> Flask:
+    """An app on an SQLite file of its own with a 50 ms busy timeout, tables created: for the
+    tests that lock that file from another connection."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
+            "SECRET_KEY": "x",
+            "SQLITE_BUSY_TIMEOUT_MS": 50,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
+    with app.app_context():
+        db.create_all()
+    return app
+
+
 @pytest.fixture
 def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database with extra config; tables created once."""

@@ -9,27 +9,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from blog import create_app
 from blog.extensions import db
 from tests import factories
+from tests.conftest import sqlite_file_app
 
 
 @pytest.fixture
 def locked_app(tmp_path: Path) -> Iterator[tuple[Flask, str, sqlite3.Connection]]:
     """An app on SQLite with one post, whose database another process then locks."""
     path = tmp_path / "locked.sqlite3"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "SECRET_KEY": "x",
-            "SQLITE_BUSY_TIMEOUT_MS": 50,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
+    app = sqlite_file_app(tmp_path, path.name)
     with app.app_context():
-        db.create_all()
         slug = factories.make_post(title="Locked out").slug
         db.session.remove()
         db.engine.dispose()

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from blog import create_app
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role
 from blog.page_front import PageFront
 from tests import factories
+from tests.conftest import sqlite_file_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -248,18 +248,8 @@ def test_with_the_page_cache_off_there_is_no_front(make_app: Callable[..., Flask
 
 def test_a_locked_database_still_gets_the_503_page(tmp_path: Path) -> None:
     path = tmp_path / "front.sqlite3"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-            "SECRET_KEY": "x",
-            "SQLITE_BUSY_TIMEOUT_MS": 50,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
+    app = sqlite_file_app(tmp_path, path.name)
     with app.app_context():
-        db.create_all()
         factories.make_post(title="Locked out")
         db.session.commit()
         db.session.remove()
