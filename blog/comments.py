@@ -22,7 +22,7 @@ from blog.confirmation import awaiting_confirmation
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, PostStatus, User, utcnow
+from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
 from blog.moderation import (
     REPLY_UNAVAILABLE,
     REPLYABLE,
@@ -36,7 +36,7 @@ from blog.moderation import (
     set_status,
 )
 from blog.permissions import Action, can
-from blog.posts import is_visible
+from blog.posts import is_published, is_visible
 from blog.revisions import keep_revision
 from blog.sanitize import safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
@@ -202,11 +202,7 @@ def find_post(slug: str) -> Post | None:
 def _published_post() -> Select[tuple[Post]]:
     """The post with the slug ("slug") that :func:`blog.posts.is_published` at "now"."""
     now = bindparam("now", type_=Post.published_at.type)
-    return select(Post).where(
-        Post.slug == bindparam("slug"),
-        Post.status == PostStatus.PUBLISHED,
-        Post.published_at <= now,
-    )
+    return select(Post).where(Post.slug == bindparam("slug"), is_published(now))
 
 
 @cache

@@ -54,9 +54,13 @@ def parse_page(raw: str | None) -> int:
     return page
 
 
-def is_published(now: datetime | None = None) -> ColumnElement[bool]:
-    """SQL condition for posts a reader may see: published, and not scheduled for later."""
-    return and_(Post.status == PostStatus.PUBLISHED, Post.published_at <= (now or utcnow()))
+def is_published(now: datetime | ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
+    """SQL condition for posts a reader may see: published, and not scheduled for later.
+    ``now`` may be a bound parameter, for a statement built once."""
+    return and_(
+        Post.status == PostStatus.PUBLISHED,
+        Post.published_at <= (utcnow() if now is None else now),
+    )
 
 
 def is_visible(post: Post, now: datetime | None = None) -> bool:

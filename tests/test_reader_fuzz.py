@@ -46,6 +46,8 @@ form = st.dictionaries(
     max_size=5,
 )
 path_part = st.one_of(text.filter(lambda t: "/" not in t), hostile)
+# Several fields of "é" * 40_000 together pass MAX_CONTENT_LENGTH (1 MB): such a form is a
+# clean 413, which the tests accept beside their own answers.
 examples = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -86,10 +88,10 @@ def test_preview_never_fails_and_never_stores(app: Flask, data: dict[str, str]) 
     slug, _approved, _own, author = seeded(app)
     before = snapshot()
     page = author.post(f"/blog/{slug}/comments", data={**data, "preview": "1"})
-    assert page.status_code in (200, 400)
+    assert page.status_code in (200, 400, 413)
     instant = author.post(f"/blog/{slug}/comments/preview", data=data)
-    assert instant.status_code in (200, 400)
-    assert instant.is_json
+    assert instant.status_code in (200, 400, 413)
+    assert instant.is_json or instant.status_code == 413
     assert snapshot() == before
 
 
@@ -101,12 +103,12 @@ def test_editing_never_fails_and_a_refusal_changes_nothing(
     _slug, _approved, own, author = seeded(app)
     before = snapshot()
     answer = author.post(f"/comments/{own}/edit", data=data)
-    assert answer.status_code in (200, 303, 400, 409)
+    assert answer.status_code in (200, 303, 400, 409, 413)
     if answer.status_code != 303:
         assert snapshot() == before
     assert author.get(f"/comments/{own}/edit").status_code == 200
-    assert reader(app).post(f"/comments/{own}/edit", data=data).status_code == 404
-    assert reader(app).post(f"/comments/{own}/delete", data=data).status_code == 404
+    assert reader(app).post(f"/comments/{own}/edit", data=data).status_code in (404, 413)
+    assert reader(app).post(f"/comments/{own}/delete", data=data).status_code in (404, 413)
 
 
 @examples
@@ -117,11 +119,11 @@ def test_reporting_never_fails_and_a_refusal_stores_nothing(
     _slug, approved, own, _author = seeded(app)
     before = snapshot()
     answer = reader(app).post(f"/comments/{approved}/report", data=data)
-    assert answer.status_code in (200, 400)
+    assert answer.status_code in (200, 400, 413)
     if answer.status_code != 200:
         assert snapshot() == before
     held = reader(app).post(f"/comments/{own}/report", data=data)
-    assert held.status_code == 404
+    assert held.status_code in (404, 413)
 
 
 @examples
