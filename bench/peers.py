@@ -41,7 +41,6 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from bench.load import (
     REQUEST_TIMEOUT_S,
     USER_AGENT,
-    WRK_DIR,
     BenchError,
     LoadResult,
     WorkerSetting,
@@ -57,76 +56,6 @@ from bench.report import EndpointResult, Report, RunResult, format_run, markdown
 
 JSON_TYPE = {"Content-Type": "application/json"}
 FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
-
-# wrk scripts, written to a temporary directory for the run. Both print wrk's summary through
-# bench/wrk/report.lua; their arguments (after "--") are a run tag and the id of the comment
-# every second request replies to.
-_COUNTER = """
-dofile("@REPORT@")
-
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_tag", threads)
-end
-
-local run_tag = "run"
-local parent_id = ""
-local sent = 0
-
-function init(args)
-  run_tag = args[1] or tostring(os.time())
-  parent_id = args[2] or ""
-end
-"""
-
-ISSO_LUA = (
-    _COUNTER
-    + """
-function request()
-  sent = sent + 1
-  local n = run_tag .. "-" .. tostring(thread_tag or 0) .. "-" .. sent
-  local parent = "null"
-  if sent % 2 == 0 and parent_id ~= "" then
-    parent = parent_id
-  end
-  local body = '{"author": "Bench reader ' .. n .. '", "email": "reader-' .. n ..
-    '@example.com", "website": null, "parent": ' .. parent ..
-    ', "text": "Benchmark comment ' .. n .. ' with a few words about the post."}'
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
-end
-"""
-)
-
-WORDPRESS_LUA = (
-    _COUNTER
-    + """
-local post_id = ""
-
-local base_init = init
-function init(args)
-  base_init(args)
-  post_id = args[3] or ""
-end
-
-function request()
-  sent = sent + 1
-  local n = run_tag .. "-" .. tostring(thread_tag or 0) .. "-" .. sent
-  local parent = "0"
-  if sent % 2 == 0 and parent_id ~= "" then
-    parent = parent_id
-  end
-  local body = "comment_post_ID=" .. post_id ..
-    "&author=Bench+reader+" .. n ..
-    "&email=reader-" .. n .. "%40example.com" ..
-    "&url=" ..
-    "&comment_parent=" .. parent ..
-    "&comment=Benchmark+comment+" .. n .. "+with+a+few+words+about+the+post."
-  return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
-end
-"""
-)
 
 
 @dataclass(frozen=True)
@@ -146,7 +75,7 @@ def fetch(url: str) -> bytes:
         return bytes(response.read())
 
 
-def isso_endpoints(thread_url: str, scripts: Path) -> tuple[list[PeerEndpoint], str]:
+def isso_endpoints(thread_url: str) -> tuple[list[PeerEndpoint], str]:
     """The Isso thread's list and new-comment endpoints, and a label with Isso's version."""
     parts = urlsplit(thread_url)
     uri = parse_qs(parts.query).get("uri", [""])[0]
@@ -162,8 +91,6 @@ def isso_endpoints(thread_url: str, scripts: Path) -> tuple[list[PeerEndpoint], 
         raise BenchError(f"Isso did not answer at {thread_url}: {error}") from error
     replies = listing.get("replies") or []
     parent = str(replies[0]["id"]) if replies else ""
-    script = scripts / "isso-comment.lua"
-    script.write_text(ISSO_LUA.replace("@REPORT@", str(WRK_DIR / "report.lua")))
     probe_body = json.dumps(
         {"author": "Bench probe", "email": "probe@example.com", "text": "Benchmark probe."}
     ).encode()
@@ -173,7 +100,7 @@ def isso_endpoints(thread_url: str, scripts: Path) -> tuple[list[PeerEndpoint], 
             "Isso POST /new (comment)",
             "POST",
             f"{base}/new?uri={quote(uri, safe='/')}",
-            str(script),
+            "isso_comment.lua",
             (parent,),
             probe_body,
             JSON_TYPE,
@@ -186,7 +113,7 @@ _COMMENT_ID = re.compile(rb'id="comment-(\d+)"')
 _GENERATOR = re.compile(rb'<meta name="generator" content="WordPress ([^"]+)"')
 
 
-def wordpress_endpoints(post_url: str, scripts: Path) -> tuple[list[PeerEndpoint], str]:
+def wordpress_endpoints(post_url: str) -> tuple[list[PeerEndpoint], str]:
     """The WordPress post, home page and comment form endpoints, and a label with its version."""
     parts = urlsplit(post_url)
     post_id = parse_qs(parts.query).get("p", [""])[0]
@@ -201,8 +128,6 @@ def wordpress_endpoints(post_url: str, scripts: Path) -> tuple[list[PeerEndpoint
     parent = first_comment.group(1).decode() if first_comment else ""
     generator = _GENERATOR.search(page)
     version = generator.group(1).decode() if generator else "?"
-    script = scripts / "wordpress-comment.lua"
-    script.write_text(WORDPRESS_LUA.replace("@REPORT@", str(WRK_DIR / "report.lua")))
     tag = secrets.token_hex(4)
     form = {"comment_post_ID": post_id, "author": "Bench probe", "url": "",
             "email": f"probe-{tag}@example.com", "comment": f"Benchmark probe {tag}.",
@@ -214,7 +139,7 @@ def wordpress_endpoints(post_url: str, scripts: Path) -> tuple[list[PeerEndpoint
             "WP POST wp-comments-post.php",
             "POST",
             base + "/wp-comments-post.php",
-            str(script),
+            "wordpress_comment.lua",
             (parent, post_id),
             urlencode(form).encode(),
             FORM_TYPE,
@@ -312,11 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             peers: list[tuple[str, str, list[PeerEndpoint]]] = []  # label, host, endpoints
             if options.isso:
-                endpoints, label = isso_endpoints(options.isso, workdir)
+                endpoints, label = isso_endpoints(options.isso)
                 host = urlsplit(options.isso).netloc
                 peers.append((f"{label} (gunicorn {setting.name})", host, endpoints))
             if options.wordpress:
-                endpoints, label = wordpress_endpoints(options.wordpress, workdir)
+                endpoints, label = wordpress_endpoints(options.wordpress)
                 peers.append((label, urlsplit(options.wordpress).netloc, endpoints))
             bare, rss_bare = measure_bare(setting, options, workdir)
             for label, host, endpoints in peers:

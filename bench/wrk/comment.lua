@@ -3,30 +3,10 @@
 -- Arguments (after "--"): a run tag that differs between runs, and a parent comment id.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "report.lua")
-
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_tag", threads)
-end
-
-local run_tag = "run"
-local parent_id = ""
-local sent = 0
-
-function init(args)
-  run_tag = args[1] or tostring(os.time())
-  parent_id = args[2] or ""
-end
+dofile(here .. "sent.lua")
 
 function request()
-  sent = sent + 1
-  local n = run_tag .. "-" .. tostring(thread_tag or 0) .. "-" .. sent
-  local parent = ""
-  if sent % 2 == 0 then
-    parent = parent_id
-  end
+  local n, parent = next_comment()
   local body = "name=Bench+reader+" .. n ..
     "&email=reader-" .. n .. "%40example.com" ..
     "&url=" ..
