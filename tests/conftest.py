@@ -1,4 +1,4 @@
-"""Fixtures: an app per test on SQLite and (with BLOG_TEST_DATABASE_URL) PostgreSQL.
+"""Fixtures: an app per test on SQLite and on PostgreSQL (whenever it answers: tests/services.py).
 
 Every test that uses ``app`` (or anything built on it) runs once per database. On PostgreSQL each
 test gets a schema of its own, created empty and dropped afterwards.
@@ -6,7 +6,6 @@ test gets a schema of its own, created empty and dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,8 +22,7 @@ from blog.database import raw_statement
 from blog.extensions import db
 from blog.models import Role, User
 from tests import factories
-
-PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
+from tests.services import PG_SKIP_REASON, PG_URL
 
 pytest_plugins = ["tests.live"]
 
@@ -35,7 +33,7 @@ def database_params() -> list[Any]:
         pytest.param(
             "postgresql",
             id="postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="BLOG_TEST_DATABASE_URL is not set"),
+            marks=pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON),
         ),
     ]
 

@@ -48,7 +48,7 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
 from blog.settings import save_settings
 from tests import factories
-from tests.conftest import PG_URL
+from tests.services import PG_SKIP_REASON, PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -60,7 +60,7 @@ ACKS_BETWEEN_KILLS = 15
 SECRET_KEY = "fault-test-secret-key"
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gunicorn")]
-needs_postgresql = pytest.mark.skipif(not PG_URL, reason="BLOG_TEST_DATABASE_URL is not set")
+needs_postgresql = pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
 
 # Anything that says the connection ended without a response: the worker died under it.
 CUT_OFF = (ConnectionError, http.client.HTTPException)
