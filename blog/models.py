@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -22,7 +24,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from blog.extensions import db
 
@@ -220,6 +222,18 @@ class Post(db.Model):
 Index("ix_posts_listed_at_id", func.coalesce(Post.published_at, Post.created_at), Post.id)
 
 
+# Characters that show nothing: text differing only by them is the same text to a reader.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def digest_of_body(body: str) -> str:
+    """The digest of a comment's text as the duplicate rule compares it (SPEC 5): Unicode
+    compatibility forms folded (NFKC), invisible characters dropped, every run of whitespace
+    (newlines included) one space, the ends trimmed."""
+    text = " ".join(unicodedata.normalize("NFKC", body).translate(_INVISIBLE).split())
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 class Comment(db.Model):
     __tablename__ = "comments"
     __table_args__ = (
@@ -231,6 +245,8 @@ class Comment(db.Model):
         # (email, status); a status-only index would walk every approved comment.
         Index("ix_comments_author_email_status_created_at", "author_email", "status", "created_at"),
         Index("ix_comments_ip_address_created_at", "ip_address", "created_at"),
+        # The duplicate rule: the same text on the same post.
+        Index("ix_comments_post_id_body_digest", "post_id", "body_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -246,6 +262,8 @@ class Comment(db.Model):
     )
     body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # digest_of_body(body_source), kept in step by _digest_body.
+    body_digest: Mapped[str] = mapped_column(String(32), default=lambda: digest_of_body(""))
     status: Mapped[CommentStatus] = mapped_column(
         _enum(CommentStatus, "comment_status"), default=CommentStatus.PENDING
     )
@@ -264,6 +282,11 @@ class Comment(db.Model):
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
+
+    @validates("body_source")
+    def _digest_body(self, _key: str, body: str) -> str:
+        self.body_digest = digest_of_body(body)
+        return body
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} on post {self.post_id} ({self.status})>"
