@@ -373,3 +373,15 @@ class ApiToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} of user {self.user_id}>"
+
+
+class SignInFailure(db.Model):
+    """A refused sign-in (or one under way), for the limit on failed sign-ins per client
+    address: shared by every worker and host through the database (blog.sign_in_limits)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))  # a keyed hash of the address, not the address
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
