@@ -91,6 +91,12 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def generated_author_slug() -> str:
+    """A public slug that says nothing about the account: for a user whose display name gives
+    none of its own (blog.author_slugs), and the column default for code that sets none."""
+    return f"author-{secrets.token_hex(4)}"
+
+
 post_categories = Table(
     "post_categories",
     db.metadata,
@@ -115,6 +121,8 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(250))
+    # The author archive's address, /author/<slug>/: public, unlike the username (SPEC 4, 11).
+    slug: Mapped[str] = mapped_column(String(200), unique=True, default=generated_author_slug)
     email: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.AUTHOR)
