@@ -2,10 +2,11 @@
 
 Every worker and every host reads and writes the same rows, so the limit is the limit whatever
 the number of processes (Flask-Limiter's memory storage counted per worker), and it does not
-depend on Redis being up. Each attempt is written (and committed) before the count is taken:
-of several attempts racing, each sees at least those committed before it, so no more get
-through than the limit allows. An attempt that succeeds, or that is refused for the limit, is
-taken out again: only refused credentials count, as before.
+depend on Redis being up. The count and the insert of an attempt happen under a lock on the
+address (SQLite's write lock; a PostgreSQL advisory lock), and an attempt counts as a failure
+from then until its password proves right, so of several attempts racing, exactly as many get
+their password checked as the limit allows. An attempt that succeeds is taken out again: only
+refused credentials count, as before.
 
 The address is stored as a keyed hash, never as typed; rows older than the longest window are
 deleted as new ones come.
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse_many
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from blog.database import begin_write
 from blog.extensions import db
@@ -67,30 +68,33 @@ def begin_attempt(address: str, rule: str = DEFAULT_RULE, now: datetime | None =
     windows = parse_rule(rule)
     now = now or utcnow()
     client = client_key(address)
-    longest = max(window.seconds for window in windows)
+    longest = now - timedelta(seconds=max(window.seconds for window in windows))
     begin_write()
-    db.session.execute(
-        delete(SignInFailure).where(SignInFailure.at <= now - timedelta(seconds=longest))
-    )
+    _lock_client(client)
+    db.session.execute(delete(SignInFailure).where(SignInFailure.at <= longest))
+    earlier = db.session.scalars(
+        select(SignInFailure.at)
+        .where(SignInFailure.client == client, SignInFailure.at > longest)
+        .order_by(SignInFailure.at)
+    ).all()
+    wait = _seconds_to_wait(list(earlier), windows, now)
+    if wait:
+        db.session.commit()  # the old rows stay deleted
+        raise TooManyAttempts(wait)
     attempt_id = db.session.scalars(
         insert(SignInFailure).values(client=client, at=now).returning(SignInFailure.id)
     ).one()
     db.session.commit()
-    earlier = db.session.scalars(
-        select(SignInFailure.at)
-        .where(
-            SignInFailure.client == client,
-            SignInFailure.at > now - timedelta(seconds=longest),
-            SignInFailure.id != attempt_id,
-        )
-        .order_by(SignInFailure.at)
-    ).all()
-    db.session.rollback()
-    wait = _seconds_to_wait(list(earlier), windows, now)
-    if wait:
-        attempt_succeeded(attempt_id)
-        raise TooManyAttempts(wait)
     return attempt_id
+
+
+def _lock_client(client: str) -> None:
+    """Serialize the count and the insert of one address's attempts until the commit, so that
+    racing attempts cannot all see room for one more. SQLite's write transaction (BEGIN
+    IMMEDIATE) already does; PostgreSQL takes a transaction-level advisory lock on the key."""
+    if db.engine.dialect.name == "postgresql":
+        key = int.from_bytes(bytes.fromhex(client[:16]), "big", signed=True)
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _seconds_to_wait(earlier: list[datetime], windows: list[Window], now: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +79,18 @@ def test_two_app_instances_on_one_database_share_the_count(
     for app in (first, second):  # the limit is reached at the same total count for both
         assert attempt(app.test_client(), factories.PASSWORD).status_code == 429
     assert attempt(second.test_client(), factories.PASSWORD, "192.0.2.8").status_code == 303
+
+
+def test_racing_attempts_get_no_more_password_checks_than_the_limit(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Eight wrong passwords at once from one address, limit three: whatever the interleaving,
+    exactly three are checked (the count and the insert of each are done under a lock)."""
+    app = limited_app(make_app, LOGIN_RATE_LIMIT="3 per hour")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda _: attempt(app.test_client(), "wrong").status_code, range(8)))
+    assert sorted(codes) == [400] * 3 + [429] * 5, codes
+    assert attempt(app.test_client(), factories.PASSWORD).status_code == 429
 
 
 def test_refused_attempts_do_not_count_and_the_wait_ends(make_app: Callable[..., Flask]) -> None:
