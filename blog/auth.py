@@ -162,7 +162,5 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(users.load_session_user)
     # A limit that cannot be read stops the start, not the first sign-in (a 500).
-    sign_in_limits.parse_rule(
-        str(app.config.get("LOGIN_RATE_LIMIT") or sign_in_limits.DEFAULT_RULE)
-    )
+    sign_in_limits.parse_rule(_login_rule(app.config.get("LOGIN_RATE_LIMIT")))
     app.register_blueprint(bp)
