@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from blog.models import CommentStatus, PostStatus, Role
+from blog.models import CommentStatus, PostStatus, Role, digest_of_body
 from blog.sanitize import html_to_text, render_markdown, sanitize_comment
 from blog.users import hash_password
 
@@ -163,8 +163,8 @@ class Plan:
         password_hash = hash_password(PASSWORD)
         for i, (username, role) in enumerate(USERS, start=1):
             yield (
-                i, username, username.title(), f"{username}@example.com", password_hash,
-                role.value, True, f"bench-session-{username}", "", self.now,
+                i, username, username.title(), f"author-bench{i}", f"{username}@example.com",
+                password_hash, role.value, True, f"bench-session-{username}", "", self.now,
             )  # fmt: skip
 
     def _posts(self) -> Iterator[Sequence[Any]]:
@@ -209,7 +209,7 @@ class Plan:
 
     def _comments(self) -> Iterator[Sequence[Any]]:
         rng = random.Random(self.rng_seed + 1)
-        bodies = [(text, sanitize_comment(text)) for text in COMMENT_BODIES]
+        bodies = [(t, sanitize_comment(t), digest_of_body(t)) for t in COMMENT_BODIES]
         status_values = [s.value for s in STATUSES]
         comment_id = 0
         for post_index, count in enumerate(self.comments_per_post):
@@ -233,12 +233,13 @@ class Plan:
                 reader = comment_id % 997
                 user_id = POST_AUTHOR_IDS[reader % 6] if reader % 20 == 0 else None
                 name = USERS[user_id - 1][0].title() if user_id else NAMES[reader % len(NAMES)]
-                source, html = bodies[(comment_id * 7) % len(bodies)]
+                source, html, digest = bodies[(comment_id * 7) % len(bodies)]
                 at = published + step * (j + 1)
                 yield (
                     comment_id, post_id, parent, name, f"reader{reader}@example.com",
-                    "https://example.com/" if reader % 10 == 1 else "", user_id, source, html,
-                    status_values[status], "" if status == APPROVED else "Held for moderation",
+                    "https://example.com/" if reader % 10 == 1 else "", user_id, source, digest,
+                    html, status_values[status],
+                    "" if status == APPROVED else "Held for moderation",
                     f"10.{reader % 256}.{reader // 256}.{comment_id % 250 + 1}",
                     "Mozilla/5.0 (X11; Linux x86_64) bench", False, at, at,
                 )  # fmt: skip
@@ -255,7 +256,7 @@ class Plan:
 
 
 USER_COLUMNS = (
-    "id", "username", "display_name", "email", "password_hash", "role", "active",
+    "id", "username", "display_name", "slug", "email", "password_hash", "role", "active",
     "session_token", "bio", "created_at",
 )  # fmt: skip
 POST_COLUMNS = (
@@ -265,7 +266,7 @@ POST_COLUMNS = (
 )  # fmt: skip
 COMMENT_COLUMNS = (
     "id", "post_id", "parent_id", "author_name", "author_email", "author_url", "user_id",
-    "body_source", "body_html", "status", "held_reason", "ip_address", "user_agent",
+    "body_source", "body_digest", "body_html", "status", "held_reason", "ip_address", "user_agent",
     "notify_replies", "created_at", "updated_at",
 )  # fmt: skip
 

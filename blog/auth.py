@@ -1,22 +1,20 @@
 """Sign-in and sign-out (blueprint) and the Flask-Login wiring.
 
-Failed sign-ins are rate limited per client address with Flask-Limiter (memory storage, or Redis
-when ``BLOG_REDIS_URL`` is set, so that every worker shares the count). Only refused credentials
-count; the limit is ``LOGIN_RATE_LIMIT`` (default five a minute and twenty an hour).
+Failed sign-ins are limited per client address, counted in the database so that every worker
+and host shares the count (:mod:`blog.sign_in_limits`). Only refused credentials count; the
+limit is ``LOGIN_RATE_LIMIT`` (default five a minute and twenty an hour), off when
+``RATELIMIT_ENABLED`` is false.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from importlib.util import find_spec
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
     current_app,
-    g,
     make_response,
     redirect,
     render_template,
@@ -24,22 +22,19 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from limits.errors import StorageError
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from blog import users
-from blog.extensions import limiter, login_manager
+from blog import sign_in_limits, users
+from blog.extensions import login_manager
 from blog.models import User
 
 bp = Blueprint("auth", __name__)
 
-DEFAULT_LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
 INVALID = "Invalid username or password."
 EXPIRED = "Your session expired. Please sign in again."
 EXPIRED_OUT = "Your session expired. Press the button again to sign out."
@@ -71,12 +66,22 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_rate_limit() -> str:
-    return str(current_app.config.get("LOGIN_RATE_LIMIT") or DEFAULT_LOGIN_RATE_LIMIT)
+def _login_rule(configured: object) -> str:
+    return str(configured or sign_in_limits.DEFAULT_RULE)
 
 
-def _sign_in_failed(_response: Response) -> bool:
-    return bool(g.get("blog_login_failed"))
+def _authenticate(form: LoginForm) -> User | None:
+    """The user the form's credentials name, or None; raises TooManyAttempts when this
+    address has used up its failed sign-ins (the credentials are then not checked)."""
+    username, password = form.username.data or "", form.password.data or ""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return users.authenticate(username, password)
+    rule = _login_rule(current_app.config.get("LOGIN_RATE_LIMIT"))
+    attempt = sign_in_limits.begin_attempt(request.remote_addr or "", rule)
+    user = users.authenticate(username, password)
+    if user is not None:
+        sign_in_limits.attempt_succeeded(attempt)
+    return user
 
 
 def _next_url() -> str | None:
@@ -91,7 +96,6 @@ def _login_page(form: LoginForm, error: str | None, status: int) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_sign_in_failed)
 def login() -> Response:
     next_url = _next_url()
     if current_user.is_authenticated:
@@ -102,9 +106,11 @@ def login() -> Response:
     if not form.validate_on_submit():
         error = EXPIRED if csrf_failed(form) else INVALID
         return _login_page(form, error, 400)
-    user = users.authenticate(form.username.data or "", form.password.data or "")
+    try:
+        user = _authenticate(form)
+    except sign_in_limits.TooManyAttempts as refused:
+        return _too_many(form, refused.retry_after)
     if user is None:
-        g.blog_login_failed = True
         return _login_page(form, INVALID, 400)
     session.clear()  # a fresh session: nothing from before the sign-in carries over
     login_user(user, remember=bool(form.remember.data))
@@ -120,13 +126,13 @@ def _expired(_error: CSRFError) -> Response:
     return _login_page(LoginForm(), EXPIRED, 400)
 
 
-@bp.errorhandler(RateLimitExceeded)
-def _too_many(_error: RateLimitExceeded) -> Response:
-    reset_at = limiter.current_limit.reset_at if limiter.current_limit else time.time() + 60
-    minutes = max(1, math.ceil((reset_at - time.time()) / 60))
+def _too_many(form: LoginForm, retry_after: int) -> Response:
+    minutes = max(1, math.ceil(retry_after / 60))
     wait = "a minute" if minutes == 1 else f"{minutes} minutes"
     message = f"Too many failed sign-in attempts. Please wait {wait} and try again."
-    return _login_page(LoginForm(), message, 429)
+    response = _login_page(form, message, 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -143,22 +149,6 @@ def logout() -> Response:
     return redirect(url_for("public.home"), 303)
 
 
-def _limit_store_down(_error: Exception) -> Response:
-    """The rate-limit store (Redis) is unreachable: refuse to check passwords unthrottled, and
-    say so plainly, rather than fail with a 500."""
-    message = "Signing in is briefly unavailable. Please try again in a moment."
-    response = _login_page(LoginForm(), message, 503)
-    response.headers["Retry-After"] = "30"
-    return response
-
-
-bp.register_error_handler(StorageError, _limit_store_down)
-if find_spec("redis") is not None:  # Redis support is optional (the production extra)
-    from redis.exceptions import RedisError
-
-    bp.register_error_handler(RedisError, _limit_store_down)
-
-
 def sign_in_again(user: User) -> None:
     """After the user's own password change: this browser gets a fresh session with the new
     session id, every other session of theirs has ended."""
@@ -171,4 +161,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.session_protection = "basic"
     login_manager.user_loader(users.load_session_user)
+    # A limit that cannot be read stops the start, not the first sign-in (a 500).
+    sign_in_limits.parse_rule(_login_rule(app.config.get("LOGIN_RATE_LIMIT")))
     app.register_blueprint(bp)

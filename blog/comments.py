@@ -22,7 +22,7 @@ from blog.confirmation import awaiting_confirmation
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, utcnow
+from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, digest_of_body, utcnow
 from blog.moderation import (
     REPLY_UNAVAILABLE,
     REPLYABLE,
@@ -31,6 +31,7 @@ from blog.moderation import (
     ModerationError,
     ParentFacts,
     decide,
+    duplicate_exists,
     max_thread_depth,
     moderation_scope,
     set_status,
@@ -352,7 +353,7 @@ def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
         "post_id": post_id,
         "name": fields.name,
         "email": fields.email,
-        "body": fields.body,
+        "digest": digest_of_body(fields.body),
         "ip_address": ip_address,
     }
     row = db.session.execute(_history_statement(bool(fields.email), bool(ip_address)), params)
@@ -366,21 +367,14 @@ def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
 
 @cache
 def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, object, bool]]:
-    """The history of a sender: parameters "post_id", "name", "body", "email" (compared only
-    ``with_email``) and "ip_address" (only ``with_ip``)."""
-    name, email = bindparam("name", type_=Comment.author_name.type), bindparam("email")
-    same_author = [Comment.author_name == name]
-    if with_email:
-        same_author.append(Comment.author_email == email)
-    duplicate = (
-        select(Comment.id)
-        .where(
-            Comment.post_id == bindparam("post_id", type_=Integer),
-            Comment.status != CommentStatus.TRASH,
-            or_(*same_author),
-            Comment.body_source == bindparam("body"),
-        )
-        .exists()
+    """The history of a sender: parameters "post_id", "name", "digest" (of the body), "email"
+    (compared only ``with_email``) and "ip_address" (only ``with_ip``)."""
+    email = bindparam("email")
+    duplicate = duplicate_exists(
+        bindparam("post_id", type_=Integer),
+        bindparam("digest", type_=Comment.body_digest.type),
+        bindparam("name", type_=Comment.author_name.type),
+        email if with_email else None,
     )
     senders = [Comment.ip_address == bindparam("ip_address")] if with_ip else []
     if with_email:

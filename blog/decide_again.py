@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, select
 
 from blog import spam
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, utcnow
-from blog.moderation import Candidate, Decision, History, decide
+from blog.models import Comment, CommentStatus, Post, digest_of_body, utcnow
+from blog.moderation import Candidate, Decision, History, decide, duplicate_exists
 from blog.settings import Settings
 from blog.spam_features import Sample
 
@@ -49,20 +49,13 @@ def decide_again(
 
 def _history_of(comment: Comment) -> History:
     """Duplicate and previous approval, leaving the comment itself out (one query)."""
-    same_author = [Comment.author_name == comment.author_name]
-    if comment.author_email:
-        same_author.append(Comment.author_email == comment.author_email)
     others = Comment.id != comment.id
-    duplicate = (
-        select(Comment.id)
-        .where(
-            others,
-            Comment.post_id == comment.post_id,
-            Comment.status != CommentStatus.TRASH,
-            or_(*same_author),
-            Comment.body_source == comment.body_source,
-        )
-        .exists()
+    duplicate = duplicate_exists(
+        literal(comment.post_id),
+        literal(digest_of_body(comment.body_source)),
+        literal(comment.author_name),
+        literal(comment.author_email) if comment.author_email else None,
+        others,
     )
     approved = (
         select(Comment.id)

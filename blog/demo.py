@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from blog import authoring
+from blog.author_slugs import public_slug
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
 from blog.extensions import db
@@ -169,7 +170,13 @@ def _user(username: str, name: str, role: Role, created: list[str]) -> User:
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         # No password: demo authors cannot sign in until an admin sets one.
-        user = User(username=username, display_name=name, role=role, password_hash="!")
+        user = User(
+            username=username,
+            display_name=name,
+            slug=public_slug(name, username),
+            role=role,
+            password_hash="!",
+        )
         db.session.add(user)
         db.session.flush()
         created.append(f"user {username}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -22,7 +24,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from blog.extensions import db
 
@@ -89,6 +91,12 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def generated_author_slug() -> str:
+    """A public slug that says nothing about the account: for a user whose display name gives
+    none of its own (blog.author_slugs), and the column default for code that sets none."""
+    return f"author-{secrets.token_hex(4)}"
+
+
 post_categories = Table(
     "post_categories",
     db.metadata,
@@ -113,6 +121,8 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(250))
+    # The author archive's address, /author/<slug>/: public, unlike the username (SPEC 4, 11).
+    slug: Mapped[str] = mapped_column(String(200), unique=True, default=generated_author_slug)
     email: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.AUTHOR)
@@ -220,6 +230,18 @@ class Post(db.Model):
 Index("ix_posts_listed_at_id", func.coalesce(Post.published_at, Post.created_at), Post.id)
 
 
+# Characters that show nothing: text differing only by them is the same text to a reader.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def digest_of_body(body: str) -> str:
+    """The digest of a comment's text as the duplicate rule compares it (SPEC 5): Unicode
+    compatibility forms folded (NFKC), invisible characters dropped, every run of whitespace
+    (newlines included) one space, the ends trimmed."""
+    text = " ".join(unicodedata.normalize("NFKC", body).translate(_INVISIBLE).split())
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 class Comment(db.Model):
     __tablename__ = "comments"
     __table_args__ = (
@@ -231,6 +253,8 @@ class Comment(db.Model):
         # (email, status); a status-only index would walk every approved comment.
         Index("ix_comments_author_email_status_created_at", "author_email", "status", "created_at"),
         Index("ix_comments_ip_address_created_at", "ip_address", "created_at"),
+        # The duplicate rule: the same text on the same post.
+        Index("ix_comments_post_id_body_digest", "post_id", "body_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -246,6 +270,8 @@ class Comment(db.Model):
     )
     body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # digest_of_body(body_source), kept in step by _digest_body.
+    body_digest: Mapped[str] = mapped_column(String(32), default=lambda: digest_of_body(""))
     status: Mapped[CommentStatus] = mapped_column(
         _enum(CommentStatus, "comment_status"), default=CommentStatus.PENDING
     )
@@ -264,6 +290,11 @@ class Comment(db.Model):
 
     post: Mapped[Post] = relationship()
     user: Mapped[User | None] = relationship()
+
+    @validates("body_source")
+    def _digest_body(self, _key: str, body: str) -> str:
+        self.body_digest = digest_of_body(body)
+        return body
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} on post {self.post_id} ({self.status})>"
@@ -350,3 +381,15 @@ class ApiToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} of user {self.user_id}>"
+
+
+class SignInFailure(db.Model):
+    """A refused sign-in (or one under way), for the limit on failed sign-ins per client
+    address: shared by every worker and host through the database (blog.sign_in_limits)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_client_at", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))  # a keyed hash of the address, not the address
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Exists, func, or_, select, true
 
 from blog import notifications, spam, spam_learning
 from blog.counts import apply_count_delta, count_delta
@@ -27,6 +27,33 @@ from blog.sanitize import count_links
 from blog.settings import Settings
 
 REASON_LENGTH = 200  # ModerationEvent.reason and Comment.held_reason
+
+
+def duplicate_exists(
+    post_id: ColumnElement[int],
+    digest: ColumnElement[str],
+    name: ColumnElement[str],
+    email: ColumnElement[str] | None,
+    *others: ColumnElement[bool],
+) -> Exists:
+    """Whether a comment not in the trash on the post has the same text (its digest) from the
+    same name or, when given, the same email, both compared case-insensitively (SPEC 5, as
+    WordPress's wp_allow_comment under MySQL's case-insensitive collation)."""
+    same_author = [func.lower(Comment.author_name) == func.lower(name)]
+    if email is not None:
+        same_author.append(func.lower(Comment.author_email) == func.lower(email))
+    return (
+        select(Comment.id)
+        .where(
+            Comment.post_id == post_id,
+            Comment.body_digest == digest,
+            Comment.status != CommentStatus.TRASH,
+            or_(*same_author),
+            *others,
+        )
+        .exists()
+    )
+
 
 # --- The decision for a new comment (pure) ---------------------------------------------------
 

@@ -198,8 +198,12 @@ def find_tag(slug: str) -> Tag | None:
     return db.session.scalars(select(Tag).where(Tag.slug == slug)).first()
 
 
-def find_author(username: str) -> User | None:
-    return db.session.scalars(select(User).where(User.username == username)).first()
+def find_public_author(slug: str, now: datetime | None = None) -> User | None:
+    """The author whose public slug is ``slug``, if they have a post visible now; None for
+    anyone else alike (no such slug, staff with nothing published, a login name), so that
+    the archive tells nothing about which accounts exist (SPEC 11)."""
+    published = select(Post.id).where(Post.author_id == User.id, is_published(now)).exists()
+    return db.session.scalars(select(User).where(User.slug == slug, published)).first()
 
 
 def month_range(year: int, month: int | None) -> tuple[datetime, datetime]:

@@ -106,13 +106,13 @@ def archive_urls(link: Link) -> list[Url]:
     )
     urls += [Url(link("public.tag", slug=slug), at) for slug, at in tag_rows]
     author_rows = db.session.execute(
-        select(User.username, func.max(Post.updated_at))
+        select(User.slug, func.max(Post.updated_at))
         .join(Post, Post.author_id == User.id)
         .where(is_published())
-        .group_by(User.username)
-        .order_by(User.username)
+        .group_by(User.slug)
+        .order_by(User.slug)
     )
-    urls += [Url(link("public.author", username=name), at) for name, at in author_rows]
+    urls += [Url(link("public.author", slug=slug), at) for slug, at in author_rows]
     return urls
 
 

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from blog.author_slugs import SlugError, public_slug, validate_slug
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Post, Role, User, new_session_token
@@ -130,6 +131,7 @@ def create_user(
     user = User(
         username=username,
         display_name=name,
+        slug=public_slug(display_name or "", username),
         email=email,
         password_hash=hash_password(password),
         role=role,
@@ -237,9 +239,17 @@ def _refuse_demotion(found: User, new_role: Role, actor_id: int) -> None:
         raise UserError("The site needs at least one active admin.", "role")
 
 
-def save_account(actor: User, user: User, display_name: str, email: str, role: Role | str) -> User:
-    """An admin changes a user's name, email and role, all or nothing. The last active admin
-    keeps their role, and nobody demotes themselves (they would lose this very page)."""
+def save_account(
+    actor: User,
+    user: User,
+    display_name: str,
+    email: str,
+    role: Role | str,
+    slug: str | None = None,
+) -> User:
+    """An admin changes a user's name, email, role and (when given) public slug, all or
+    nothing. The last active admin keeps their role, and nobody demotes themselves (they would
+    lose this very page)."""
     ensure(actor, Action.MANAGE_USERS)
     name = validate_display_name(display_name, user.username)
     address = validate_email_address(email)
@@ -251,6 +261,12 @@ def save_account(actor: User, user: User, display_name: str, email: str, role: R
         db.session.rollback()
         raise UserError("That user no longer exists.")
     _refuse_demotion(found, new_role, actor_id)
+    if slug is not None:
+        try:
+            found.slug = validate_slug(slug, found)
+        except SlugError as error:
+            db.session.rollback()
+            raise UserError(str(error), "slug") from None
     found.display_name, found.email, found.role = name, address, new_role
     db.session.commit()
     return found

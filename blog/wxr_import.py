@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from blog.author_slugs import public_slug
 from blog.authoring import default_category, make_slug
 from blog.counts import apply_count_delta, count_delta
 from blog.database import begin_write
@@ -204,9 +205,11 @@ class _Importer:
             return self.users[username]
         user = db.session.scalars(select(User).where(User.username == username)).first()
         if user is None:
+            name = plain_text(display_name, 250) or username
             user = User(
                 username=username,
-                display_name=plain_text(display_name, 250) or username,
+                display_name=name,
+                slug=public_slug(name, username),
                 email=clean_text(email, 100),
                 password_hash=UNUSABLE_PASSWORD,
                 role=Role.AUTHOR,

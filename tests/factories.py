@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from blog import authoring
+from blog.author_slugs import public_slug
 from blog.counts import apply_count_delta, count_delta
 from blog.extensions import db
 from blog.models import (
@@ -37,9 +38,11 @@ def make_user(
 ) -> User:
     n = next(_sequence)
     username = username or f"user{n}"
+    display_name = display_name or username.title()
     user = User(
         username=username,
-        display_name=display_name or username.title(),
+        display_name=display_name,
+        slug=public_slug(display_name, username),
         email=email if email is not None else f"{username}@example.com",
         password_hash=_PASSWORD_HASH,
         role=role,

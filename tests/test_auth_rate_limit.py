@@ -1,17 +1,22 @@
-"""Failed sign-ins are rate limited per address, in memory or in Redis shared by every worker."""
+"""Failed sign-ins are limited per address, counted in the database: every worker and host
+(here: every app object on the same database) shares the count, with or without Redis."""
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from blog import sign_in_limits
 from blog.extensions import db
+from blog.models import SignInFailure, utcnow
 from tests import factories
 
 REDIS_URL = os.environ.get("BLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -61,15 +66,64 @@ def test_successful_sign_ins_do_not_count_and_other_addresses_are_not_blocked(
     assert attempt(app.test_client(), factories.PASSWORD, "192.0.2.7").status_code == 303
 
 
-def test_a_fresh_memory_store_does_not_share_counts_between_instances(
+def test_two_app_instances_on_one_database_share_the_count(
     make_app: Callable[..., Flask],
 ) -> None:
-    """The control for the Redis test below: with memory storage, each instance counts alone."""
-    first = limited_app(make_app, LOGIN_RATE_LIMIT="2 per hour")
-    for _ in range(2):
-        assert attempt(first.test_client(), "wrong").status_code == 400
-    second = limited_app(make_app, LOGIN_RATE_LIMIT="2 per hour")
-    assert attempt(second.test_client(), factories.PASSWORD).status_code == 303
+    """As two gunicorn workers (or hosts) would: no Redis, the same database. With the old
+    per-process memory store the second instance let the right password through."""
+    first = limited_app(make_app, LOGIN_RATE_LIMIT="3 per hour")
+    second = limited_app(make_app, LOGIN_RATE_LIMIT="3 per hour")
+    assert attempt(first.test_client(), "wrong").status_code == 400
+    assert attempt(second.test_client(), "wrong").status_code == 400
+    assert attempt(first.test_client(), "wrong").status_code == 400
+    for app in (first, second):  # the limit is reached at the same total count for both
+        assert attempt(app.test_client(), factories.PASSWORD).status_code == 429
+    assert attempt(second.test_client(), factories.PASSWORD, "192.0.2.8").status_code == 303
+
+
+def test_racing_attempts_get_no_more_password_checks_than_the_limit(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Eight wrong passwords at once from one address, limit three: whatever the interleaving,
+    exactly three are checked (the count and the insert of each are done under a lock)."""
+    app = limited_app(make_app, LOGIN_RATE_LIMIT="3 per hour")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda _: attempt(app.test_client(), "wrong").status_code, range(8)))
+    assert sorted(codes) == [400] * 3 + [429] * 5, codes
+    assert attempt(app.test_client(), factories.PASSWORD).status_code == 429
+
+
+def test_refused_attempts_do_not_count_and_the_wait_ends(make_app: Callable[..., Flask]) -> None:
+    """Attempts refused for the limit are not failures of their own: once the oldest failure
+    leaves the window, exactly one more attempt fits."""
+    app = limited_app(make_app, LOGIN_RATE_LIMIT="2 per hour")
+    with app.app_context():
+        start = utcnow() - timedelta(minutes=59, seconds=30)
+        sign_in_limits.begin_attempt("198.51.100.4", "2 per hour", now=start)
+        sign_in_limits.begin_attempt("198.51.100.4", "2 per hour", now=start + timedelta(minutes=5))
+    for _ in range(3):
+        blocked = attempt(app.test_client(), factories.PASSWORD, "198.51.100.4")
+        assert blocked.status_code == 429
+        assert 1 <= int(blocked.headers["Retry-After"]) <= 30
+    with app.app_context():
+        later = utcnow() + timedelta(seconds=31)
+        sign_in_limits.begin_attempt("198.51.100.4", "2 per hour", now=later)  # the one that fits
+        with pytest.raises(sign_in_limits.TooManyAttempts) as refused:
+            sign_in_limits.begin_attempt("198.51.100.4", "2 per hour", now=later)
+        assert 4 * 60 < refused.value.retry_after <= 5 * 60  # until the second failure leaves
+
+
+def test_the_address_is_not_stored_as_typed(make_app: Callable[..., Flask]) -> None:
+    app = limited_app(make_app)
+    attempt(app.test_client(), "wrong", "203.0.113.9")
+    with app.app_context():
+        stored = db.session.scalars(select(SignInFailure.client)).all()
+    assert len(stored) == 1 and "203.0.113" not in stored[0]
+
+
+def test_a_limit_that_cannot_be_read_stops_the_start(make_app: Callable[..., Flask]) -> None:
+    with pytest.raises(ValueError):
+        make_app(LOGIN_RATE_LIMIT="five a minute")
 
 
 @pytest.fixture
@@ -84,27 +138,23 @@ def redis_url() -> Iterator[str]:
     client.close()
 
 
-def test_the_limit_is_shared_by_two_app_instances_through_redis(
+def test_with_redis_configured_the_count_is_still_shared_through_the_database(
     make_app: Callable[..., Flask], redis_url: str
 ) -> None:
-    # A random address keeps this run's counters apart from any other run on the same Redis.
-    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(255) + 1}"
     first = limited_app(make_app, REDIS_URL=redis_url, LOGIN_RATE_LIMIT="2 per hour")
-    assert first.config["RATELIMIT_STORAGE_URI"] == redis_url
     for _ in range(2):
-        assert attempt(first.test_client(), "wrong", address).status_code == 400
-    # A second instance (its own storage connection, as another gunicorn worker would have).
+        assert attempt(first.test_client(), "wrong").status_code == 400
     second = limited_app(make_app, REDIS_URL=redis_url, LOGIN_RATE_LIMIT="2 per hour")
-    assert attempt(second.test_client(), factories.PASSWORD, address).status_code == 429
+    assert attempt(second.test_client(), factories.PASSWORD).status_code == 429
     assert attempt(second.test_client(), factories.PASSWORD, "192.0.2.8").status_code == 303
 
 
-def test_an_unreachable_limit_store_gives_a_clear_503_not_a_500(
+def test_an_unreachable_redis_does_not_stop_signing_in_or_the_limit(
     make_app: Callable[..., Flask],
 ) -> None:
-    app = limited_app(make_app, REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
-    response = attempt(app.test_client(), factories.PASSWORD)
-    assert response.status_code == 503
-    assert "briefly unavailable" in response.get_data(as_text=True)
-    assert response.headers["Retry-After"] == "30"
+    """SPEC 11: Redis down, everything keeps working; the limit does not live there."""
+    app = limited_app(make_app, REDIS_URL="redis://127.0.0.1:9/0", LOGIN_RATE_LIMIT="1 per hour")
+    assert attempt(app.test_client(), factories.PASSWORD).status_code == 303
+    assert attempt(app.test_client(), "wrong").status_code == 400
+    assert attempt(app.test_client(), factories.PASSWORD).status_code == 429
     assert app.test_client().get("/login").status_code == 200

@@ -186,7 +186,7 @@ def test_tag_author_and_date_archives(client: FlaskClient) -> None:
     factories.make_post(title="Other")
     assert "Tagged" in text_of(client.get("/tag/zero-day/"))
     assert "Other" not in text_of(client.get("/tag/zero-day/"))
-    by_author = text_of(client.get("/author/writer/"))
+    by_author = text_of(client.get("/author/wendy-writer/"))
     assert "Wendy Writer" in by_author and "Tagged" in by_author and "Other" not in by_author
     assert "Tagged" in text_of(client.get("/archive/2024/"))
     assert "Tagged" in text_of(client.get("/archive/2024/03/"))

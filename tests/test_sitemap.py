@@ -53,7 +53,7 @@ def test_sitemap_lists_visible_posts_and_archives_with_lastmod(site_client: Flas
     security = factories.make_category("Security")
     malware = factories.make_category("Malware", parent=security)
     factories.make_category("Empty")
-    author = factories.make_user(username="evans")
+    author = factories.make_user(username="evans", display_name="Evans Asare")
     post = factories.make_post(author=author, title="Listed", categories=[malware], tags=["uk"])
     post.updated_at = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
     db.session.commit()
@@ -68,7 +68,7 @@ def test_sitemap_lists_visible_posts_and_archives_with_lastmod(site_client: Flas
         f"{SITE}/blog/listed/",
         f"{SITE}/category/security/malware/",
         f"{SITE}/tag/uk/",
-        f"{SITE}/author/evans/",
+        f"{SITE}/author/evans-asare/",
     }
     assert all(value is not None and W3C_DATETIME.fullmatch(value) for value in found.values())
     assert found[f"{SITE}/category/security/malware/"] == "2025-03-01T09:30:15+00:00"

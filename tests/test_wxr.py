@@ -9,6 +9,7 @@ hostile markup, and threaded comments in every status, a pingback among them.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,10 @@ def test_authors_become_authors_who_cannot_sign_in_yet(imported: Any) -> None:
     assert all(u.role == Role.AUTHOR and u.password_hash == "!" for u in users.values())
     assert authenticate("evans", "!") is None
     assert authenticate("evans", "") is None
+    # Their archives: public slugs from the display names, not the WordPress logins.
+    # "María López" would give maria-lopez, all but the login maria_lopez: a generated one.
+    assert (users["evans"].slug, users["john-smith"].slug) == ("evans-asare", "john-co")
+    assert re.fullmatch(r"author-[0-9a-f]{8}", users["maria_lopez"].slug)
 
 
 def test_categories_keep_their_parents_and_slugs(imported: Any) -> None:

@@ -103,7 +103,13 @@ SCHEMAS: dict[str, Schema] = {
             )
         }
     ),
-    "Author": obj({"username": STRING, "display_name": STRING, "url": URL}),
+    "Author": obj(
+        {
+            "slug": {"type": "string", "description": "public slug of the author archive"},
+            "display_name": STRING,
+            "url": URL,
+        }
+    ),
     "CategoryRef": obj({**TERM_REF["properties"], "path": STRING}),
     "TagRef": TERM_REF,
     "Breadcrumb": obj({"label": STRING, "url": {"type": ["string", "null"], "format": "uri"}}),
@@ -307,7 +313,12 @@ def document() -> Schema:
                         PER_PAGE,
                         query("category", STRING, "category slug; sub-categories included"),
                         query("tag", STRING, "tag slug"),
-                        query("author", STRING, "username"),
+                        query(
+                            "author",
+                            STRING,
+                            "an author's public slug (the author.slug of a post); a slug"
+                            " with no published posts gives an empty list, not an error",
+                        ),
                         query("q", STRING, "full-text search; not with the filters"),
                     ],
                 ),

@@ -87,12 +87,11 @@ def _filter() -> PostFilter:
             errors["tag"] = f"No tag has the slug {tag_slug!r}."
         else:
             where = dataclasses.replace(where, tag_id=tag.id)
-    if username := query_text("author"):
-        author = posts.find_author(username)
-        if author is None:
-            errors["author"] = f"No author has the username {username!r}."
-        else:
-            where = dataclasses.replace(where, author_id=author.id)
+    if author_slug := query_text("author"):
+        # An author with nothing visible and a slug nobody has give the same empty list: the
+        # answer says nothing about which accounts exist (SPEC 11).
+        author = posts.find_public_author(author_slug)
+        where = dataclasses.replace(where, author_id=author.id if author is not None else 0)
     if errors:
         raise ApiError(400, "Unknown filter.", errors)
     return where

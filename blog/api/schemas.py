@@ -65,9 +65,9 @@ def tag_ref(tag: Tag) -> dict[str, Any]:
 
 def author_ref(user: User) -> dict[str, Any]:
     return {
-        "username": user.username,
+        "slug": user.slug,
         "display_name": user.display_name,
-        "url": absolute(url_for("public.author", username=user.username)),
+        "url": absolute(url_for("public.author", slug=user.slug)),
     }
 
 

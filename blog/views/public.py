@@ -107,10 +107,10 @@ def tag(slug: str) -> str:
     return _render_list("archive.html", PostFilter(tag_id=found.id), heading=found.name, kind="tag")
 
 
-@bp.route("/author/<username>/")
+@bp.route("/author/<slug>/")
 @conditional
-def author(username: str) -> str:
-    found = posts.find_author(username)
+def author(slug: str) -> str:
+    found = posts.find_public_author(slug)
     if found is None:
         abort(404)
     return _render_list(

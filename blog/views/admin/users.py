@@ -94,7 +94,12 @@ def _edit_page(
 
 
 def _stored(user: User) -> dict[str, Any]:
-    return {"display_name": user.display_name, "email": user.email, "role": user.role.value}
+    return {
+        "display_name": user.display_name,
+        "slug": user.slug,
+        "email": user.email,
+        "role": user.role.value,
+    }
 
 
 @bp.route(f"/users/<{ID}:user_id>/", methods=["GET", "POST"])
@@ -105,7 +110,7 @@ def user_edit(user_id: int) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _edit_page(user, _stored(user), {})
     form = EditUserForm()
-    typed = {n: request.form.get(n, "") for n in ("display_name", "email", "role")}
+    typed = {n: request.form.get(n, "") for n in ("display_name", "slug", "email", "role")}
     if not form.validate_on_submit():
         if csrf_failed(form) or csrf_expired():
             return _edit_page(user, typed, {}, SESSION_EXPIRED, 400)
@@ -113,7 +118,12 @@ def user_edit(user_id: int) -> Response | tuple[str, int]:
         return _edit_page(user, typed, errors, "Nothing was changed.", 400)
     try:
         domain.save_account(
-            actor(), user, form.display_name.data or "", form.email.data or "", form.role.data or ""
+            actor(),
+            user,
+            form.display_name.data or "",
+            form.email.data or "",
+            form.role.data or "",
+            request.form.get("slug"),  # absent: the slug stays as it is
         )
     except domain.UserError as error:
         errors = {error.field or "form": error.message}
