@@ -13,6 +13,7 @@ from blog.commenter import remembered_commenter
 from blog.models import Category
 from blog.page_front import STAMP_KEY
 from blog.settings import Settings, current_settings_and_version
+from blog.static_urls import init_app as fingerprint_static_urls
 from blog.views.access import admin_menu
 
 CSP = (
@@ -122,3 +123,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)
+    fingerprint_static_urls(app)
