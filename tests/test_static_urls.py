@@ -33,7 +33,9 @@ def test_a_static_url_changes_when_its_file_changes_and_serves_the_file(tmp_path
     (tmp_path / "s" / "style.css").write_text("p { color: navy }!")
     after = static_url(site, "style.css")
     assert after != before
-    assert site.test_client().get(after).data == b"p { color: navy }!"
+    response = site.test_client().get(after)
+    assert response.data == b"p { color: navy }!"
+    response.close()
 
 
 def test_a_missing_or_outside_file_gets_no_digest(tmp_path: Path) -> None:
