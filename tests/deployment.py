@@ -111,11 +111,12 @@ class Browser:
 
     base: str
     cookies: dict[str, str] = field(default_factory=dict)
+    default_headers: dict[str, str] = field(default_factory=dict)
 
     def request(
         self, method: str, path: str, form: dict[str, str] | None = None, **headers: str
     ) -> Answer:
-        sent = {k.replace("_", "-"): v for k, v in headers.items()}
+        sent = {**self.default_headers, **{k.replace("_", "-"): v for k, v in headers.items()}}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = b""
