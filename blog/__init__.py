@@ -56,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, page_front, templating
+    from blog import auth, caching, cli, errors, templating
     from blog.views import comments, discovery, moderation, public, reader
 
     templating.init_app(app)
@@ -82,11 +82,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         )
         app.extensions["blog_read_engine"] = engine
-        page_front.install(app, engine)
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
-        # so that rate limits and the flood rule see readers, not the proxy (and the page
-        # front keeps pages under the scheme and host the reader asked for).
+        # so that rate limits and the flood rule see readers, not the proxy.
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.commenter import remembered_commenter
 from blog.models import Category
-from blog.page_front import STAMP_KEY
 from blog.settings import Settings, current_settings_and_version
 from blog.static_urls import init_app as fingerprint_static_urls
 from blog.views.access import admin_menu
@@ -27,8 +26,7 @@ def site_settings() -> Settings:
     """The settings, read once per request."""
     if "blog_settings" not in g:
         cache = current_app.extensions.setdefault("blog_settings_cache", {})
-        stamp = request.environ.get(STAMP_KEY) if has_request_context() else None
-        g.blog_settings, g.blog_content_version = current_settings_and_version(cache, stamp)
+        g.blog_settings, g.blog_content_version = current_settings_and_version(cache)
     return g.blog_settings  # type: ignore[no-any-return]
 
 

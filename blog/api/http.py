@@ -20,9 +20,8 @@ from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.api.errors import ApiError
-from blog.caching import SHARED_MAX_AGE, page_store
+from blog.caching import SHARED_PAGE, page_store
 from blog.models import User
-from blog.page_front import RECORD_KEY
 from blog.tokens import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,8 +61,7 @@ def cached_read(view: F) -> F:
     """A public read: ETag and Last-Modified from the content version, 304 when they match,
     ``Cache-Control: public`` with a short shared max-age. The JSON of a 200 is kept in the
     rendered-page store (blog.caching: per worker, or Redis) under its ETag, so until the next
-    content commit the same read costs one query, and the page front (blog/page_front.py)
-    answers it before Flask. Errors are not cached."""
+    content commit the same read costs one query. Errors are not cached."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -78,20 +76,16 @@ def cached_read(view: F) -> F:
             response = Response(status=304)
         elif store is not None and (kept := store.get(key)) is not None:
             response = Response(kept, mimetype="application/json")
-            request.environ[RECORD_KEY] = (version, kept, None)
         else:
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
             if store is not None:
                 store.set(key, response.get_data())
-                request.environ[RECORD_KEY] = (version, response.get_data(), None)
         response.set_etag(etag)
         if modified is not None:
             response.last_modified = modified
-        response.cache_control.public = True
-        response.cache_control.max_age = 0
-        response.cache_control.s_maxage = SHARED_MAX_AGE
+        response.headers["Cache-Control"] = SHARED_PAGE
         return response
 
     return cast(F, wrapped)

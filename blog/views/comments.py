@@ -27,7 +27,7 @@ from blog.errors import render_error
 from blog.extensions import csrf, limiter, seconds_until_retry
 from blog.models import Post
 from blog.templating import site_settings
-from blog.views.access import signed_in_user
+from blog.views.access import protect_signed_in, signed_in_user
 from blog.views.public import render_post
 
 bp = Blueprint("comments", __name__)
@@ -75,7 +75,9 @@ def _comment_rate_limit() -> str:
 
 @bp.route("/blog/<slug>/comments", methods=["POST"])
 @limiter.limit(_comment_rate_limit, exempt_when=lambda: signed_in_user() is not None)
+@csrf.exempt  # for anonymous readers only: protect_signed_in()
 def submit(slug: str) -> Response | tuple[str | Response, int]:
+    protect_signed_in()
     post = find_post(slug)
     if post is None:
         abort(404)

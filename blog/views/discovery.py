@@ -27,6 +27,7 @@ def absolute(endpoint: str, **values: object) -> str:
 
 
 @bp.route("/search/")
+@conditional
 def search_results() -> str:
     raw = request.args.get("q", "")
     try:
@@ -123,6 +124,7 @@ def sitemap_posts(number: int) -> Response:
 
 
 @bp.route("/robots.txt")
+@conditional
 def robots() -> Response:
     body = sitemap.robots_txt(absolute("discovery.sitemap_xml"))
     return Response(body, content_type="text/plain; charset=utf-8")

@@ -39,7 +39,7 @@ from blog.models import Comment
 from blog.recent_comments import recent_comments
 from blog.reports import REASONS, ReportRejected, report_comment, reportable
 from blog.templating import site_settings
-from blog.views.access import signed_in_user
+from blog.views.access import protect_signed_in, signed_in_user
 
 bp = Blueprint("reader", __name__)
 
@@ -79,9 +79,11 @@ def identicon(key: str) -> Response:
 
 
 @bp.route("/blog/<slug>/comments/preview", methods=["POST"])
+@csrf.exempt  # as the reply form: a token for signed-in users only (protect_signed_in)
 def preview(slug: str) -> Response | tuple[Response, int]:
     """The sanitized comment as JSON, for the instant preview (the form's own Preview button
-    does the same without JavaScript). CSRF-protected like the form; nothing is stored."""
+    does the same without JavaScript). Protected like the form; nothing is stored."""
+    protect_signed_in()
     if find_post(slug) is None:
         abort(404)
     shown = preview_comment(request.form.get("body", ""))
