@@ -27,6 +27,7 @@ from bench.apps import (
     BenchDatabase,
     signed_in_cookie,
 )
+from bench.behind_nginx import measure_behind_nginx
 from bench.dataset import CATEGORY_PATH, FIFTY_SLUG, MODERATOR, SIZES, Size
 from bench.load import (
     USER_AGENT,
@@ -189,6 +190,7 @@ def measure_setting(
         try:
             for endpoint in ENDPOINTS:
                 results.append(measure_endpoint(server, endpoint, seeded, cookies, options))
+            results += measure_behind_nginx(server, seeded, options, workdir)
             rss_blog = server.worker_rss_kib()
         finally:
             seed.discard_submitted_comments(app, seeded)
