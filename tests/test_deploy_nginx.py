@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -261,3 +263,25 @@ def test_a_header_with_an_underscore_is_dropped_and_large_bodies_stop_at_nginx(
     )
     assert too_big.status == 413
     assert "nginx" in too_big.headers.get("Server", "")
+
+
+def test_slow_request_bodies_wait_in_nginx_not_in_the_workers(site: Site) -> None:
+    """More clients trickling a body than gunicorn has threads (2 workers x 2 threads here):
+    nginx reads the bodies itself, so other readers are still answered at once."""
+    path = f"/blog/{site.private_slug}/comments"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: blog.example.com\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nbody="
+    ).encode()
+    port = int(site.url.rsplit(":", 1)[1])
+    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    try:
+        for connection in slow:
+            connection.sendall(head)
+        started = time.monotonic()
+        answer = site.get(f"/?while=slow-bodies-{secrets.token_hex(4)}")  # not in the cache
+        assert answer.status == 200 and answer.cache == "MISS"
+        assert time.monotonic() - started < 5
+    finally:
+        for connection in slow:
+            connection.close()
