@@ -71,9 +71,11 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from blog.views import admin
 
     app.register_blueprint(admin.bp)
-    from blog import api
+    from blog import api, origin
+    from blog.api.http import trusted_origins
 
     api.init_app(app)
+    origin.init_app(app, trusted_origins)
     cli.init_app(app)
     with app.app_context():
         engine = read_engine(

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from blog.api.errors import ApiError
 from blog.caching import SHARED_PAGE, page_store
 from blog.models import User
+from blog.origin import ANY, origin_of
 from blog.tokens import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,6 +135,18 @@ def _cors_methods(path: str) -> frozenset[str]:
         table = {path: frozenset(methods) for path, methods in found.items()}
         current_app.extensions["blog_api_cors"] = table
     return table.get(path, frozenset())
+
+
+def trusted_origins() -> tuple[str, ...]:
+    """The CORS origins, for a request to an API view open to them for its method: the origin
+    check (blog.origin) lets them post a comment from their pages."""
+    rule = request.url_rule
+    if request.blueprint != "api" or rule is None:
+        return ()
+    if request.method not in _cors_methods(rule.rule):
+        return ()
+    origins = parse_origins(current_app.config.get("API_CORS_ORIGINS"))
+    return tuple(o if o == ANY else origin_of(o) for o in origins)
 
 
 def add_cors_headers(response: Response) -> Response:
