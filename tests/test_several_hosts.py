@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+import redis
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -73,17 +74,21 @@ def reachable() -> str | None:
         return "BLOG_TEST_DATABASE_URL is not set (PostgreSQL is needed for several hosts)"
     if not REDIS_URL:
         return "BLOG_TEST_REDIS_URL is not set (Redis is needed for several hosts)"
+    engine = create_engine(PG_URL)
     try:
-        with create_engine(PG_URL).connect():
+        with engine.connect():
             pass
     except OperationalError as error:
         return f"PostgreSQL is unreachable: {error}"
-    import redis
-
+    finally:
+        engine.dispose()
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        client.ping()
     except redis.RedisError as error:
         return f"Redis is unreachable: {error}"
+    finally:
+        client.close()
     return nginx_missing()
 
 
