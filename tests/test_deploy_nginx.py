@@ -2,7 +2,8 @@
 by bench.nginx.render_site) in front of gunicorn with deploy/gunicorn.conf.py, the app configured
 as in production (BLOG_PROXY_COUNT=1, BLOG_SITE_URL, CSRF and rate limits on).
 
-One nginx and one gunicorn serve the whole module. SQLite only: the several-hosts test runs the
+One nginx and one gunicorn serve the whole module (one xdist group, so `make test` starts them
+once). SQLite only: the several-hosts test runs the
 same path on PostgreSQL and Redis.
 """
 
@@ -39,7 +40,7 @@ from tests.deployment import (
     within,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("deploy-nginx")]
 
 ADMIN = "deploy-admin"
 ADMIN_NAME = "Ada Moderator"

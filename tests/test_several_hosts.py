@@ -40,7 +40,7 @@ from tests.deployment import (
     within,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("several-hosts")]
 
 PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("BLOG_TEST_REDIS_URL", "")
