@@ -29,7 +29,7 @@ SERVER_NAME = "blog.example.com"  # the shipped file's server_name, kept as is
 _LISTEN = re.compile(r"^    listen 80;$", re.M)
 _LISTEN_V6 = re.compile(r"^    listen \[::\]:80;\n", re.M)
 _UPSTREAM = re.compile(r"^    server 127\.0\.0\.1:8000;.*$", re.M)
-_CACHE_PATH = re.compile(r"^proxy_cache_path /var/cache/nginx/blog ", re.M)
+_CACHE_PATH = re.compile(r"^proxy_cache_path /var/lib/nginx/blog-cache ", re.M)
 _STATIC = re.compile(r"^        alias /srv/blog/static/;.*$", re.M)
 
 MAIN_CONF = """\
