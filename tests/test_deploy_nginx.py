@@ -192,6 +192,7 @@ FORGERIES = [
     {"X-Forwarded-For": "203.0.113.66, evil"},
     {"Forwarded": "for=203.0.113.66;host=evil.example;proto=https"},
     {"X-Original-URL": "/evil", "X-Rewrite-URL": "/evil"},
+    {"X-Request-ID": "evil-request-id"},
 ]
 
 
@@ -213,6 +214,7 @@ def test_forged_headers_and_head_requests_change_nothing_for_other_readers(
         assert b"evil" not in first.body
         later = site.get(f"{path}?{probe}")
         assert later.cache == "HIT", forged
+        assert not [value for value in later.headers.values() if "evil" in value], forged
         assert _normalized(later, probe) == _normalized(baseline, "probe=clean"), forged
 
 
