@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
 from blog.extensions import db
+from blog.links import site_origin
 from blog.lru import LRU
 from blog.models import (
     Category,
@@ -414,9 +415,9 @@ def conditional(view: F) -> F:
         version, modified = content_version_and_time()
         personal = "|".join(request.cookies.get(n, "") for n in (COOKIE_NAME, REMEMBER_COOKIE))
         page_format = current_app.extensions["blog_page_format"]
-        # The host is part of it: pages hold absolute links built from the request's host, and
-        # a request with a forged Host header must not put its links into everyone's page.
-        seed = f"{page_format}|{version}|{request.host_url}|{request.full_path}|{personal}"
+        # The origin of absolute links is part of it: without SITE_URL they follow the request's
+        # host, and a request with a forged Host must not put its links into everyone's page.
+        seed = f"{page_format}|{version}|{site_origin()}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
