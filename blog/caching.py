@@ -391,8 +391,8 @@ def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -
     entry = store.get(key) if store is not None else None
     if entry is None:
         response = make_response(view(*args, **kwargs))
-        if response.status_code != 200 or store is None:
-            return response
+        if response.status_code != 200 or store is None or session.modified:
+            return response  # a page that wrote the session is this reader's alone
         entry = f"{response.content_type}\n".encode() + response.get_data()
         store.set(key, entry)
     content_type, _, page = entry.partition(b"\n")
