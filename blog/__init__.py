@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
+from blog import links
 from blog.database import (
     configure_engine_events,
     read_engine,
@@ -89,6 +90,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         # so that rate limits and the flood rule see readers, not the proxy.
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # The script root is SITE_URL's path for every request, never a client's SCRIPT_NAME.
+    root = links.script_root(app.config.get("SITE_URL"))
+    app.wsgi_app = links.FixedScriptRoot(app.wsgi_app, root)  # type: ignore[method-assign]
     return app
 
 

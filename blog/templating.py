@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.commenter import remembered_commenter
+from blog.links import absolute, this_page
 from blog.models import Category
 from blog.settings import Settings, current_settings_and_version
 from blog.static_urls import init_app as fingerprint_static_urls
@@ -70,7 +71,7 @@ def breadcrumb_items(crumbs: list[posts.Crumb]) -> list[dict[str, Any]]:
     for position, crumb in enumerate(crumbs, start=1):
         item: dict[str, Any] = {"@type": "ListItem", "position": position, "name": crumb.label}
         if crumb.url:
-            item["item"] = request.host_url.rstrip("/") + crumb.url
+            item["item"] = absolute(crumb.url)
         items.append(item)
     return items
 
@@ -115,6 +116,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(posts.category_path, "category_path")
     app.add_template_global(cached_sidebar_data, "sidebar_data")
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
+    app.add_template_global(absolute, "absolute_url")
+    app.add_template_global(this_page, "this_page")
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
     app.add_template_global(admin_menu, "admin_menu")

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from blog.api.errors import ApiError
 from blog.caching import SHARED_PAGE, page_store
+from blog.links import site_origin
 from blog.models import User
 from blog.origin import ANY, origin_of
 from blog.tokens import user_for_token
@@ -70,7 +71,7 @@ def cached_read(view: F) -> F:
 
         version, modified = content_version_and_time()
         # The host is part of it: links in the JSON are absolute.
-        seed = f"api|{API_FORMAT}|{version}|{request.host_url}|{request.full_path}"
+        seed = f"api|{API_FORMAT}|{version}|{site_origin()}|{request.full_path}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         store, key = page_store(), f"api:{etag}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
