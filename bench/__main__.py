@@ -22,11 +22,12 @@ from flask import Flask
 from bench import seed
 from bench.apps import (
     ENV_INSTANCE,
+    ENV_PAGE_CACHE,
     ENV_SECRET_KEY,
     BenchDatabase,
-    returning_reader_cookie,
     signed_in_cookie,
 )
+from bench.behind_nginx import measure_behind_nginx
 from bench.dataset import CATEGORY_PATH, FIFTY_SLUG, MODERATOR, SIZES, Size
 from bench.load import (
     USER_AGENT,
@@ -66,13 +67,12 @@ class Endpoint:
     name: str
     path: str
     method: str = "GET"
-    visitor: str = "new"  # "new" (no cookie), "returning" (an anonymous session) or "moderator"
+    visitor: str = "new"  # "new" (no cookie) or "moderator"
 
 
 ENDPOINTS = (
     Endpoint("home /", "/"),
     Endpoint("post, 50 threaded comments", f"/blog/{FIFTY_SLUG}/"),
-    Endpoint("post, returning reader", f"/blog/{FIFTY_SLUG}/", visitor="returning"),
     Endpoint("category archive", f"/category/{CATEGORY_PATH}/"),
     Endpoint("moderation queue", "/admin/comments/", visitor="moderator"),
     Endpoint("JSON comment list", f"/api/v1/posts/{FIFTY_SLUG}/comments"),
@@ -111,6 +111,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep the seeded databases and reuse them when they still match",
     )
     parser.add_argument("--seed-only", action="store_true", help="seed (and time it), no load")
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="serve the blog with its in-process page store off (PAGE_CACHE = False)",
+    )
     options = parser.parse_args(argv)
     if options.quick:
         options.duration = 2
@@ -179,15 +184,13 @@ def measure_setting(
         run_wrk(wrk_command(url, 1, options.connections))
         bare = run_wrk(wrk_command(url, options.duration, options.connections))
         rss_bare = server.worker_rss_kib()
-    cookies = {
-        "moderator": signed_in_cookie(app, MODERATOR, USER_AGENT),
-        "returning": returning_reader_cookie(app),
-    }
+    cookies = {"moderator": signed_in_cookie(app, MODERATOR, USER_AGENT)}
     results: list[EndpointResult] = []
     with serve("bench.apps:blog_app()", setting, env, workdir, "/") as server:
         try:
             for endpoint in ENDPOINTS:
                 results.append(measure_endpoint(server, endpoint, seeded, cookies, options))
+            results += measure_behind_nginx(server, seeded, options, workdir)
             rss_blog = server.worker_rss_kib()
         finally:
             seed.discard_submitted_comments(app, seeded)
@@ -215,6 +218,8 @@ def bench_one(
         if options.seed_only:
             return
         env = {**database.environment(), ENV_SECRET_KEY: secret, ENV_INSTANCE: str(instance)}
+        if options.no_page_cache:
+            env[ENV_PAGE_CACHE] = "0"
         try:
             for setting in worker_settings(options.workers, options.threads):
                 run = measure_setting(seeded, app, setting, options, env, workdir)

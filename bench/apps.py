@@ -24,6 +24,7 @@ from blog.models import User
 ENV_SCHEMA = "BENCH_PG_SCHEMA"
 ENV_SECRET_KEY = "BENCH_SECRET_KEY"
 ENV_INSTANCE = "BENCH_INSTANCE_PATH"
+ENV_PAGE_CACHE = "BENCH_PAGE_CACHE"  # "0": the blog's in-process page store off
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,11 @@ def bench_config(database: BenchDatabase, secret_key: str) -> dict[str, Any]:
     return config
 
 
-def make_blog_app(database: BenchDatabase, secret_key: str, instance_path: Path) -> Flask:
-    return create_app(bench_config(database, secret_key), instance_path=str(instance_path))
+def make_blog_app(
+    database: BenchDatabase, secret_key: str, instance_path: Path, page_cache: bool = True
+) -> Flask:
+    config = {**bench_config(database, secret_key), "PAGE_CACHE": page_cache}
+    return create_app(config, instance_path=str(instance_path))
 
 
 def blog_app() -> Flask:
@@ -72,13 +76,18 @@ def blog_app() -> Flask:
     url = os.environ["BLOG_DATABASE_URL"]
     kind = "sqlite" if url.startswith("sqlite:") else "postgresql"
     database = BenchDatabase(kind, url, os.environ.get(ENV_SCHEMA) or None)
-    return make_blog_app(database, os.environ[ENV_SECRET_KEY], Path(os.environ[ENV_INSTANCE]))
+    return make_blog_app(
+        database,
+        os.environ[ENV_SECRET_KEY],
+        Path(os.environ[ENV_INSTANCE]),
+        page_cache=os.environ.get(ENV_PAGE_CACHE) != "0",
+    )
 
 
 def signed_in_cookie(app: Flask, username: str, user_agent: str) -> str:
     """A ``Cookie`` header value signing ``username`` in, as Flask-Login writes it at sign-in.
 
-    The session also holds a CSRF token already, as a returning browser's does, so the pages do
+    The session also holds a CSRF token already, as a signed-in browser's does, so the pages do
     not write a new session cookie on every request. Valid for requests from 127.0.0.1 with this
     User-Agent (Flask-Login's session protection compares both).
     """
@@ -95,20 +104,6 @@ def signed_in_cookie(app: Flask, username: str, user_agent: str) -> str:
         session["_fresh"] = True
         session["_id"] = identifier
         session["csrf_token"] = secrets.token_hex(20)
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    if cookie is None:
-        raise RuntimeError("the test client wrote no session cookie")
-    return f"{cookie.key}={cookie.value}"
-
-
-def returning_reader_cookie(app: Flask) -> str:
-    """A ``Cookie`` header value for an anonymous reader on a later visit: the session holds the
-    CSRF secret of the reply form and Flask-Login's "not fresh" mark, as a browser's does from
-    its second page on."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = secrets.token_hex(20)
-        session["_fresh"] = False
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     if cookie is None:
         raise RuntimeError("the test client wrote no session cookie")

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
+from blog import links
 from blog.database import (
     configure_engine_events,
     read_engine,
@@ -56,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, page_front, templating
+    from blog import auth, caching, cli, errors, templating
     from blog.views import comments, discovery, moderation, public, reader
 
     templating.init_app(app)
@@ -71,9 +72,11 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     from blog.views import admin
 
     app.register_blueprint(admin.bp)
-    from blog import api
+    from blog import api, origin
+    from blog.api.http import trusted_origins
 
     api.init_app(app)
+    origin.init_app(app, trusted_origins)
     cli.init_app(app)
     with app.app_context():
         engine = read_engine(
@@ -82,13 +85,14 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         )
         app.extensions["blog_read_engine"] = engine
-        page_front.install(app, engine)
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
-        # so that rate limits and the flood rule see readers, not the proxy (and the page
-        # front keeps pages under the scheme and host the reader asked for).
+        # so that rate limits and the flood rule see readers, not the proxy.
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # The script root is SITE_URL's path for every request, never a client's SCRIPT_NAME.
+    root = links.script_root(app.config.get("SITE_URL"))
+    app.wsgi_app = links.FixedScriptRoot(app.wsgi_app, root)  # type: ignore[method-assign]
     return app
 
 

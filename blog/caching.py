@@ -18,9 +18,8 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, make_response, request
+from flask import Flask, current_app, make_response, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +30,7 @@ from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
 from blog.extensions import db
+from blog.links import site_origin
 from blog.lru import LRU
 from blog.models import (
     Category,
@@ -44,7 +44,6 @@ from blog.models import (
     post_categories,
     post_tags,
 )
-from blog.page_front import RECORD_KEY
 from blog.settings import CONTENT_VERSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,8 +64,15 @@ CHANGES_OPTION = "blog_changes"
 # Part of every page's ETag and cache key, with a digest of the templates and static files
 # (page_format()): pages cached in Redis by an older release are never served by a newer one.
 PAGE_FORMAT = "3"
-SHARED_MAX_AGE = 30
-SHARED_PAGE = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
+# How long a shared cache (nginx, a CDN) may answer with a public page before asking again, and
+# for how much longer it may answer with the old copy while it asks in the background: an
+# approval reaches readers behind such a cache within SHARED_MAX_AGE seconds (the one request
+# that starts a revalidation may still get the old copy). docs/caching.md.
+SHARED_MAX_AGE = 10
+STALE_WHILE_REVALIDATE = 30
+SHARED_PAGE = (
+    f"public, max-age=0, s-maxage={SHARED_MAX_AGE}, stale-while-revalidate={STALE_WHILE_REVALIDATE}"
+)
 PRIVATE_PAGE = "private, no-cache, max-age=0"
 UPCOMING_LIMIT = 50
 UNSEEN = frozenset({CommentStatus.SPAM, CommentStatus.TRASH})  # statuses nobody sees on a page
@@ -338,6 +344,12 @@ def per_posts_version(key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
+# The page store earns its keep without a proxy in front (python -m bench --duration 4, SQLite,
+# gunicorn -w 2 sync, a shared 2-core machine at load 8, 2026-12-07): the post page with 50
+# comments at 705 req/s with it, 22 req/s without it (--no-page-cache), the bare route at 1,207
+# and 1,282; the home page 578 against 211. Behind nginx (deploy/) the shared cache answers most
+# cookieless readers itself; the store still spares a render per worker after each content change
+# and for every request nginx passes on (docs/caching.md).
 class MemoryPageStore(LRU[str, bytes]):
     """A small LRU of rendered pages inside one worker process."""
 
@@ -372,45 +384,18 @@ def page_store() -> PageStore | None:
     return current_app.extensions.get("blog_page_store")
 
 
-def _csrf_placeholder() -> str:
-    """Stands for the CSRF token in a cached page; the same in every worker of one site."""
-    placeholder = current_app.extensions.get("blog_csrf_placeholder")
-    if placeholder is None:
-        secret = str(current_app.config["SECRET_KEY"]).encode()
-        digest = hashlib.sha256(b"page-cache" + secret).hexdigest()[:24]
-        placeholder = current_app.extensions["blog_csrf_placeholder"] = f"csrf-placeholder-{digest}"
-    return placeholder  # type: ignore[no-any-return]
-
-
-def _render_shared(
-    view: Callable[..., Any], args: Any, kwargs: Any, key: str, version: str
-) -> Response:
-    """The page as every anonymous reader sees it, from the cache or rendered once into it.
-
-    The reply form's CSRF token is personal: the page is rendered with a placeholder, stored,
-    and the placeholder replaced by this reader's token on the way out. The page front
-    (blog/page_front.py) is told what went out, to answer the next first visit itself.
-    """
+def _render_shared(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -> Response:
+    """The page as every anonymous reader sees it, from the page store or rendered once into it
+    (kept with its content type: feeds and sitemaps are kept as well as pages)."""
     store = page_store()
-    placeholder = _csrf_placeholder()
     entry = store.get(key) if store is not None else None
     if entry is None:
-        g.csrf_token = placeholder
-        try:
-            response = make_response(view(*args, **kwargs))
-        finally:
-            g.pop("csrf_token", None)
-        if response.status_code != 200:
-            return response
-        # Kept with its content type: feeds and sitemaps are kept as well as pages.
+        response = make_response(view(*args, **kwargs))
+        if response.status_code != 200 or store is None or session.modified:
+            return response  # a page that wrote the session is this reader's alone
         entry = f"{response.content_type}\n".encode() + response.get_data()
-        if store is not None:
-            store.set(key, entry)
+        store.set(key, entry)
     content_type, _, page = entry.partition(b"\n")
-    marker = placeholder.encode()
-    request.environ[RECORD_KEY] = (version, page, marker)
-    if marker in page:
-        page = page.replace(marker, generate_csrf().encode())
     return Response(page, content_type=content_type.decode())
 
 
@@ -419,9 +404,9 @@ def conditional(view: F) -> F:
     rendered page kept (per worker, or in Redis) until the content version changes.
 
     Signed-in users get ``private, no-cache``, no validators and a fresh render. A reader with a
-    pending comment or saved details gets a page of their own (not from the shared cache). A page
-    that carries a CSRF token (the reply form) is private to that browser; other anonymous pages
-    may sit in a shared proxy cache for a few seconds.
+    pending comment or saved details gets a page of their own (not from the shared cache), marked
+    private. Every other anonymous page, the post page with its reply form included, is the same
+    for every reader and may sit in a shared cache (SHARED_PAGE).
     """
 
     @wraps(view)
@@ -436,16 +421,16 @@ def conditional(view: F) -> F:
         version, modified = content_version_and_time()
         personal = "|".join(request.cookies.get(n, "") for n in (COOKIE_NAME, REMEMBER_COOKIE))
         page_format = current_app.extensions["blog_page_format"]
-        # The host is part of it: pages hold absolute links built from the request's host, and
-        # a request with a forged Host header must not put its links into everyone's page.
-        seed = f"{page_format}|{version}|{request.host_url}|{request.full_path}|{personal}"
+        # The origin of absolute links is part of it: without SITE_URL they follow the request's
+        # host, and a request with a forged Host must not put its links into everyone's page.
+        seed = f"{page_format}|{version}|{site_origin()}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
         elif personal.strip("|"):
             response = make_response(view(*args, **kwargs))
         else:
-            response = _render_shared(view, args, kwargs, etag, version)
+            response = _render_shared(view, args, kwargs, etag)
         if response.status_code not in (200, 304):
             return response
         # Header values written directly: this runs on every page served from the cache.
@@ -457,7 +442,8 @@ def conditional(view: F) -> F:
             response.vary.add("Cookie")
         else:
             headers["Vary"] = "Cookie"
-        private = "csrf_token" in g or personal.strip("|")
+        # A page that wrote to the session (it would send a cookie) is nobody else's either.
+        private = personal.strip("|") or session.modified
         headers["Cache-Control"] = PRIVATE_PAGE if private else SHARED_PAGE
         return response
 

@@ -1,6 +1,5 @@
 """A small thread-safe least-recently-used map, for what each worker keeps in memory: rendered
-pages (blog.caching.MemoryPageStore), values per posts version (blog.caching.VersionMemo) and
-the page front's copies (blog.page_front)."""
+pages (blog.caching.MemoryPageStore) and values per posts version (blog.caching.VersionMemo)."""
 
 from __future__ import annotations
 

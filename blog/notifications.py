@@ -19,11 +19,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from blog import links
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, User
@@ -230,13 +231,9 @@ def _same_email(a: str, b: str) -> bool:
 
 
 def _absolute(path: str) -> str:
-    """An absolute link: SITE_URL when configured, else the address of the current request."""
-    site = current_app.config.get("SITE_URL")
-    if site:
-        return site.rstrip("/") + path
-    if has_request_context():
-        return request.host_url.rstrip("/") + path
-    return path
+    """An absolute link: SITE_URL's scheme and host when configured, else the current
+    request's (blog.links); the bare path with neither."""
+    return links.absolute(path)
 
 
 # --- Unsubscribing ---------------------------------------------------------------------------

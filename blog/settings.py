@@ -122,19 +122,16 @@ def load_settings_and_version() -> tuple[Settings, str]:
     return Settings(**stored), version
 
 
-def current_settings_and_version(
-    cache: dict[str, Any], stamp: str | None = None
-) -> tuple[Settings, str]:
+def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
     """The settings and the content version, reading only the version when it has not moved.
 
     Every commit that changes a setting also writes a new content version (blog/caching.py), so
     settings parsed under one version stay right for as long as the version stays the same:
     ``cache`` (one per app, shared by the worker's threads) keeps them. A page then costs one
-    small query; the first request after a change costs two. ``stamp`` is the version when
-    this request has read it already (the page front, finding its copy out of date).
+    small query; the first request after a change costs two.
     """
     # Not through the session: a page served from the cache then never opens a transaction.
-    version = stamp if stamp is not None else read_value(VERSION_SQL) or ""
+    version = read_value(VERSION_SQL) or ""
     entry = cache.get("settings")
     if version and entry is not None and entry[0] == version:
         return entry[1], version

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from werkzeug.wrappers import Response
 
 from blog import posts
 from blog.commenter import remembered_commenter
+from blog.links import absolute, this_page
 from blog.models import Category
-from blog.page_front import STAMP_KEY
 from blog.settings import Settings, current_settings_and_version
+from blog.static_urls import init_app as fingerprint_static_urls
 from blog.views.access import admin_menu
 
 CSP = (
@@ -26,8 +27,7 @@ def site_settings() -> Settings:
     """The settings, read once per request."""
     if "blog_settings" not in g:
         cache = current_app.extensions.setdefault("blog_settings_cache", {})
-        stamp = request.environ.get(STAMP_KEY) if has_request_context() else None
-        g.blog_settings, g.blog_content_version = current_settings_and_version(cache, stamp)
+        g.blog_settings, g.blog_content_version = current_settings_and_version(cache)
     return g.blog_settings  # type: ignore[no-any-return]
 
 
@@ -71,7 +71,7 @@ def breadcrumb_items(crumbs: list[posts.Crumb]) -> list[dict[str, Any]]:
     for position, crumb in enumerate(crumbs, start=1):
         item: dict[str, Any] = {"@type": "ListItem", "position": position, "name": crumb.label}
         if crumb.url:
-            item["item"] = request.host_url.rstrip("/") + crumb.url
+            item["item"] = absolute(crumb.url)
         items.append(item)
     return items
 
@@ -116,9 +116,12 @@ def init_app(app: Flask) -> None:
     app.add_template_global(posts.category_path, "category_path")
     app.add_template_global(cached_sidebar_data, "sidebar_data")
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
+    app.add_template_global(absolute, "absolute_url")
+    app.add_template_global(this_page, "this_page")
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
     app.add_template_global(admin_menu, "admin_menu")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)
+    fingerprint_static_urls(app)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from flask import url_for
 from sqlalchemy import select
@@ -170,7 +171,9 @@ class _Writer:
         return posts, comments
 
     def item(self, post: Post, comments: list[Comment]) -> None:
-        link = self.site + url_for("public.post", slug=post.slug)
+        # url_for's path holds the site's own path already (the script root): the origin only.
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.site))
+        link = origin + url_for("public.post", slug=post.slug)
         published = post.status == PostStatus.PUBLISHED and post.published_at is not None
         date = post.published_at if published else post.created_at
         if not published:

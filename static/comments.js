@@ -32,7 +32,9 @@
     event.preventDefault();
     var data = new FormData();
     data.append("body", form.elements.body.value);
-    data.append("csrf_token", form.elements.csrf_token.value);
+    if (form.elements.csrf_token) { /* only a signed-in user's form has one */
+      data.append("csrf_token", form.elements.csrf_token.value);
+    }
     fetch(form.getAttribute("data-preview"), {
       method: "POST",
       body: data,

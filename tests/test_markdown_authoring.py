@@ -58,7 +58,8 @@ class ActiveContent(HTMLParser):
         attributes = dict(attrs)
         if tag == "script" and attributes.get("type") == "application/ld+json":
             return  # the breadcrumbs' structured data: not executable
-        if tag == "script" and attributes.get("src") in self.own_scripts:
+        src = (attributes.get("src") or "").partition("?v=")[0]  # fingerprinted: ?v=<digest>
+        if tag == "script" and src in self.own_scripts:
             return  # the site's own file (a whole page only), never the author's
         if tag in self.forbidden:
             self.found.append(f"<{tag}>")

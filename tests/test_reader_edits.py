@@ -25,6 +25,7 @@ from blog.models import (
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
+from tests.conftest import login
 
 OPEN = {"comment_moderation": False, "comment_previously_approved": False}
 
@@ -81,23 +82,18 @@ def test_preview_of_nothing_says_so_and_stores_nothing(app: Flask) -> None:
     assert stored() == 0
 
 
-def test_instant_preview_answers_json_and_needs_the_csrf_token(
+def test_instant_preview_answers_json_without_a_token_for_an_anonymous_reader(
     make_app: Callable[..., Flask],
 ) -> None:
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         slug = factories.make_post().slug
     browser = reader(app)
-    page = browser.get(f"/blog/{slug}/")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
     url = f"/blog/{slug}/comments/preview"
-    refused = browser.post(url, data={"body": "Hi *there*"})
-    assert refused.status_code == 400 and refused.mimetype == "text/html"
-    done = browser.post(url, data={"body": "Hi <em>there</em>", "csrf_token": token.group(1)})
+    done = browser.post(url, data={"body": "Hi <em>there</em>"})
     assert done.status_code == 200
     assert done.get_json() == {"html": "<p>Hi <em>there</em></p>"}
-    empty = browser.post(url, data={"body": "  ", "csrf_token": token.group(1)})
+    empty = browser.post(url, data={"body": "  "})
     assert empty.status_code == 400 and empty.get_json()["error"] == "Please type your comment."
     assert browser.post("/blog/nothing-here/comments/preview", data={"body": "x"}).status_code in (
         400,
@@ -105,6 +101,24 @@ def test_instant_preview_answers_json_and_needs_the_csrf_token(
     )
     with app.app_context():
         assert stored() == 0
+
+
+def test_instant_preview_needs_the_csrf_token_of_a_signed_in_user(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        slug = factories.make_post().slug
+        browser = login(reader(app), factories.make_user(role=Role.AUTHOR))
+        page = browser.get(f"/blog/{slug}/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        url = f"/blog/{slug}/comments/preview"
+        refused = browser.post(url, data={"body": "Hi *there*"})
+        assert refused.status_code == 400 and refused.mimetype == "text/html"
+        done = browser.post(url, data={"body": "Hi <em>there</em>", "csrf_token": token.group(1)})
+        assert done.status_code == 200
+        assert done.get_json() == {"html": "<p>Hi <em>there</em></p>"}
 
 
 # --- Editing ---------------------------------------------------------------------------------

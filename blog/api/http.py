@@ -20,9 +20,10 @@ from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.api.errors import ApiError
-from blog.caching import SHARED_MAX_AGE, page_store
+from blog.caching import SHARED_PAGE, page_store
+from blog.links import site_origin
 from blog.models import User
-from blog.page_front import RECORD_KEY
+from blog.origin import ANY, origin_of
 from blog.tokens import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,8 +63,7 @@ def cached_read(view: F) -> F:
     """A public read: ETag and Last-Modified from the content version, 304 when they match,
     ``Cache-Control: public`` with a short shared max-age. The JSON of a 200 is kept in the
     rendered-page store (blog.caching: per worker, or Redis) under its ETag, so until the next
-    content commit the same read costs one query, and the page front (blog/page_front.py)
-    answers it before Flask. Errors are not cached."""
+    content commit the same read costs one query. Errors are not cached."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -71,27 +71,23 @@ def cached_read(view: F) -> F:
 
         version, modified = content_version_and_time()
         # The host is part of it: links in the JSON are absolute.
-        seed = f"api|{API_FORMAT}|{version}|{request.host_url}|{request.full_path}"
+        seed = f"api|{API_FORMAT}|{version}|{site_origin()}|{request.full_path}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         store, key = page_store(), f"api:{etag}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
         elif store is not None and (kept := store.get(key)) is not None:
             response = Response(kept, mimetype="application/json")
-            request.environ[RECORD_KEY] = (version, kept, None)
         else:
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
             if store is not None:
                 store.set(key, response.get_data())
-                request.environ[RECORD_KEY] = (version, response.get_data(), None)
         response.set_etag(etag)
         if modified is not None:
             response.last_modified = modified
-        response.cache_control.public = True
-        response.cache_control.max_age = 0
-        response.cache_control.s_maxage = SHARED_MAX_AGE
+        response.headers["Cache-Control"] = SHARED_PAGE
         return response
 
     return cast(F, wrapped)
@@ -140,6 +136,18 @@ def _cors_methods(path: str) -> frozenset[str]:
         table = {path: frozenset(methods) for path, methods in found.items()}
         current_app.extensions["blog_api_cors"] = table
     return table.get(path, frozenset())
+
+
+def trusted_origins() -> tuple[str, ...]:
+    """The CORS origins, for a request to an API view open to them for its method: the origin
+    check (blog.origin) lets them post a comment from their pages."""
+    rule = request.url_rule
+    if request.blueprint != "api" or rule is None:
+        return ()
+    if request.method not in _cors_methods(rule.rule):
+        return ()
+    origins = parse_origins(current_app.config.get("API_CORS_ORIGINS"))
+    return tuple(o if o == ANY else origin_of(o) for o in origins)
 
 
 def add_cors_headers(response: Response) -> Response:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import url_for
 
+from blog import links
 from blog.models import Category, Comment, Post, Tag, User
 from blog.posts import breadcrumbs_for, category_path
 from blog.recent_comments import RecentComment
@@ -26,12 +27,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def site_url() -> str:
-    return str(current_app.config.get("SITE_URL") or request.host_url).rstrip("/")
-
-
 def absolute(path: str) -> str:
-    return site_url() + path
+    """``path`` (as url_for builds it) as an absolute URL: blog.links."""
+    return links.absolute(path)
 
 
 def page_of(items: Sequence[Any], page: int, per_page: int, total: int) -> dict[str, Any]:

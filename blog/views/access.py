@@ -1,4 +1,5 @@
-"""The one gate in front of every admin view: sign-in first, then the role matrix."""
+"""The one gate in front of every admin view: sign-in first, then the role matrix; and CSRF
+for the forms anonymous readers share."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from blog.extensions import csrf
 from blog.models import Comment, Post, User
 from blog.permissions import Action, can
 
@@ -18,6 +20,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 def signed_in_user() -> User | None:
     user = current_user._get_current_object()
     return cast(User, user) if user.is_authenticated else None
+
+
+def protect_signed_in() -> None:
+    """CSRF for a signed-in user's post to a view exempt for anonymous readers (the reply form
+    and its preview): their page is shared by every reader, so it has no per-reader token, and
+    the origin check every state-changing request passes (blog.origin) protects it instead."""
+    if signed_in_user() is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
 
 
 def require(action: Action) -> Callable[[F], F]:

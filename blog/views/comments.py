@@ -26,8 +26,9 @@ from blog.comments import CommentForm, CommentRejected, Submitter, find_post, su
 from blog.errors import render_error
 from blog.extensions import csrf, limiter, seconds_until_retry
 from blog.models import Post
+from blog.origin import CrossOriginRefused
 from blog.templating import site_settings
-from blog.views.access import signed_in_user
+from blog.views.access import protect_signed_in, signed_in_user
 from blog.views.public import render_post
 
 bp = Blueprint("comments", __name__)
@@ -75,7 +76,9 @@ def _comment_rate_limit() -> str:
 
 @bp.route("/blog/<slug>/comments", methods=["POST"])
 @limiter.limit(_comment_rate_limit, exempt_when=lambda: signed_in_user() is not None)
+@csrf.exempt  # for anonymous readers only: protect_signed_in()
 def submit(slug: str) -> Response | tuple[str | Response, int]:
+    protect_signed_in()
     post = find_post(slug)
     if post is None:
         abort(404)
@@ -161,6 +164,12 @@ def too_many(_error: RateLimitExceeded) -> Response:
 def session_expired(_error: CSRFError) -> Response:
     """A missing or expired CSRF token: the post page again, the typed comment in the form."""
     return _form_again(400, SESSION_EXPIRED)
+
+
+@bp.errorhandler(CrossOriginRefused)
+def cross_site(error: CrossOriginRefused) -> Response:
+    """Sent from another site (blog.origin): 403, the post page with the typed comment."""
+    return _form_again(403, str(error.description))
 
 
 @bp.route("/comments/unsubscribe/<token>", methods=["GET", "POST"])

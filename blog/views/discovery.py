@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from blog import feeds, posts, search, sitemap
+from blog import feeds, links, posts, search, sitemap
 from blog.caching import conditional
 from blog.feeds import FeedFormat
 from blog.posts import Crumb, PageNotFound
@@ -17,16 +17,13 @@ RSS = {"fmt": FeedFormat.RSS.value}
 ATOM = {"fmt": FeedFormat.ATOM.value}
 
 
-def site_url() -> str:
-    """Scheme and host for absolute links: the SITE_URL setting, else this request's host."""
-    return str(current_app.config.get("SITE_URL") or request.host_url).rstrip("/")
-
-
 def absolute(endpoint: str, **values: object) -> str:
-    return site_url() + url_for(endpoint, **values)
+    """The absolute URL of an endpoint (blog.links: SITE_URL's scheme and host when set)."""
+    return links.absolute(url_for(endpoint, **values))
 
 
 @bp.route("/search/")
+@conditional
 def search_results() -> str:
     raw = request.args.get("q", "")
     try:
@@ -45,7 +42,7 @@ def search_results() -> str:
 
 def _site() -> feeds.Site:
     settings = site_settings()
-    return feeds.Site(site_url(), settings.site_title, settings.tagline)
+    return feeds.Site(links.site_origin(), settings.site_title, settings.tagline)
 
 
 def _feed_response(body: bytes, fmt: FeedFormat) -> Response:
@@ -123,6 +120,7 @@ def sitemap_posts(number: int) -> Response:
 
 
 @bp.route("/robots.txt")
+@conditional
 def robots() -> Response:
     body = sitemap.robots_txt(absolute("discovery.sitemap_xml"))
     return Response(body, content_type="text/plain; charset=utf-8")

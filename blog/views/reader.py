@@ -36,10 +36,11 @@ from blog.confirmation import ConfirmationError, comment_to_confirm, confirm_com
 from blog.errors import render_error
 from blog.extensions import csrf, limiter
 from blog.models import Comment
+from blog.origin import CrossOriginRefused
 from blog.recent_comments import recent_comments
 from blog.reports import REASONS, ReportRejected, report_comment, reportable
 from blog.templating import site_settings
-from blog.views.access import signed_in_user
+from blog.views.access import protect_signed_in, signed_in_user
 
 bp = Blueprint("reader", __name__)
 
@@ -79,9 +80,11 @@ def identicon(key: str) -> Response:
 
 
 @bp.route("/blog/<slug>/comments/preview", methods=["POST"])
+@csrf.exempt  # as the reply form: a token for signed-in users only (protect_signed_in)
 def preview(slug: str) -> Response | tuple[Response, int]:
     """The sanitized comment as JSON, for the instant preview (the form's own Preview button
-    does the same without JavaScript). CSRF-protected like the form; nothing is stored."""
+    does the same without JavaScript). Protected like the form; nothing is stored."""
+    protect_signed_in()
     if find_post(slug) is None:
         abort(404)
     shown = preview_comment(request.form.get("body", ""))
@@ -126,6 +129,20 @@ def _refused(rejected: CommentRejected) -> tuple[str | Response, int]:
     """Not this browser's comment (404) or too late (403): an error page that shows the typed
     text back, so that nothing typed is lost."""
     return render_error(rejected.status_code, rejected.message)
+
+
+@bp.errorhandler(CrossOriginRefused)
+def _cross_site(error: CrossOriginRefused) -> Response | tuple[str | Response, int]:
+    """Sent from another site (blog.origin): 403; an edit comes back in its form, the rest as
+    the error page, which shows the typed text too."""
+    comment_id = (request.view_args or {}).get("comment_id")
+    if request.endpoint == "reader.edit" and isinstance(comment_id, int):
+        try:
+            comment = _own(comment_id)
+        except CommentRejected as rejected:
+            return render_error(rejected.status_code, rejected.message)
+        return _render_edit(comment, request.form.get("body", ""), 403, str(error.description))
+    return render_error(403, error.description)
 
 
 def _own(comment_id: int) -> Comment:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from blog.errors import render_error
 from blog.models import User
+from blog.origin import REFUSED, CrossOriginRefused
 from blog.permissions import NotAllowed
 from blog.views.access import signed_in_user
 
@@ -54,8 +55,32 @@ def parse_id(raw: str | None, what: str) -> int | None:
     abort(400, f"The {what} must be given by its number.")
 
 
+# The forms that come back filled in, 403, when sent from another site (blog.origin).
+CROSS_SITE_FORM_ENDPOINTS = {"admin.post_new", "admin.post_edit"}
+
+
 def csrf_expired() -> bool:
     return bool(g.get("blog_csrf_expired"))
+
+
+def form_refusal() -> str:
+    """Why a form came back unsaved without a word about its fields: sent from another site,
+    or its session expired."""
+    return REFUSED if g.get("blog_cross_site") else SESSION_EXPIRED
+
+
+@bp.errorhandler(CrossOriginRefused)
+def _cross_site(error: CrossOriginRefused) -> Response | tuple[str | Response, int]:
+    """Sent from another site: the post form again with what was typed, 403 (the view sees
+    the form as invalid and saves nothing); anything else the 403 page."""
+    if request.endpoint in CROSS_SITE_FORM_ENDPOINTS:
+        g.blog_csrf_expired = g.blog_cross_site = True
+        view = current_app.view_functions[request.endpoint]
+        response = make_response(view(**(request.view_args or {})))
+        if response.status_code == 400:
+            response.status_code = 403
+        return response
+    return render_error(403, error.description)
 
 
 @bp.errorhandler(CSRFError)

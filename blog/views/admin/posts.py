@@ -20,7 +20,7 @@ from blog.posts import PageNotFound, parse_page
 from blog.sanitize import html_to_text
 from blog.templating import format_time
 from blog.views.access import authorize, require
-from blog.views.admin import ID, SESSION_EXPIRED, actor, bp, csrf_expired, parse_id
+from blog.views.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.views.admin.forms import ActionForm, PostForm, first_errors
 
 FIELD_MESSAGES = {
@@ -164,9 +164,11 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
     """Handle a POST of the post form: preview, or save and go back to the form."""
     form = PostForm()
     values = _typed()
-    if not form.validate_on_submit():
+    # A refused request (blog.views.admin: stale token, another site) never saves, whatever
+    # its fields.
+    if csrf_expired() or not form.validate_on_submit():
         if csrf_failed(form) or csrf_expired():
-            return _page(post, values, first_errors(form), SESSION_EXPIRED, status=400)
+            return _page(post, values, first_errors(form), form_refusal(), status=400)
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
         return _page(post, values, errors, "The post was not saved.", status=400)
     if request.form.get("action") == "preview":
