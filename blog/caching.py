@@ -425,6 +425,7 @@ def conditional(view: F) -> F:
         # host, and a request with a forged Host must not put its links into everyone's page.
         seed = f"{page_format}|{version}|{site_origin()}|{request.full_path}|{personal}"
         etag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        response: Response
         if not is_resource_modified(request.environ, etag=etag, last_modified=modified):
             response = Response(status=304)
         elif personal.strip("|"):
