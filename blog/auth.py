@@ -144,8 +144,9 @@ def logout() -> Response:
 
 
 def _limit_store_down(_error: Exception) -> Response:
-    """The rate-limit store (Redis) is unreachable: refuse to check passwords unthrottled, and
-    say so plainly, rather than fail with a 500."""
+    """The rate-limit store (Redis) is unreachable and the in-memory fallback was turned off
+    (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False``): refuse to check passwords unthrottled,
+    and say so plainly, rather than fail with a 500."""
     message = "Signing in is briefly unavailable. Please try again in a moment."
     response = _login_page(LoginForm(), message, 503)
     response.headers["Retry-After"] = "30"
