@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         instance_relative_config=True,
         template_folder=str(resources.folder("templates")),
         static_folder=str(resources.folder("static")),
+        static_url_path="/static",  # not the folder's name, which is _static in the wheel
     )
     instance = Path(app.instance_path)
     app.config.from_mapping(blog_config.defaults(instance))
