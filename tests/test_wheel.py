@@ -125,6 +125,8 @@ def test_the_installed_wheel_migrates_loads_the_demo_and_serves_the_reference_po
     work.mkdir()
     where = run([str(python), "-c", "import blog; print(blog.__file__)"], work, env)
     assert where.startswith(str(tmp_path / "venv")), where
+    instance = "from blog import create_app; print(create_app().instance_path)"
+    assert run([str(python), "-c", instance], work, env).strip() == str(work / "instance")
 
     env["BLOG_INSTANCE_PATH"] = str(tmp_path / "site")
     run([str(python), "-m", "flask", "--app", "blog", "db", "upgrade"], work, env)
