@@ -358,9 +358,8 @@ class RedisPageStore:
     def __init__(self, url: str, ttl_seconds: int = 3600, retry_seconds: float = 30.0) -> None:
         import redis
 
-        timeout = REDIS_TIMEOUT
         self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
         self.ttl = ttl_seconds
         self.retry_seconds = retry_seconds

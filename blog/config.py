@@ -102,12 +102,13 @@ def is_embedded_database(url: str) -> bool:
     return url.startswith("sqlite:")
 
 
-def secret_key(config: Mapping[str, Any], instance: Path) -> str:
+def secret_key(config: Mapping[str, Any], instance: Path) -> str | bytes:
     """The configured key; else, with the embedded database only, the one kept in the instance
     folder. A database server means several workers or hosts: they must share one key, so it has
     to be given (a key generated on each host would sign out every reader between hosts)."""
-    if config.get("SECRET_KEY"):
-        return str(config["SECRET_KEY"])
+    configured: str | bytes | None = config.get("SECRET_KEY")
+    if configured:
+        return configured
     if not is_embedded_database(str(config["SQLALCHEMY_DATABASE_URI"])):
         raise ConfigurationError(
             "BLOG_SECRET_KEY is required when the database is a server: every worker and host "
