@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import config as blog_config
-from blog import links
+from blog import links, resources
 from blog.database import (
     configure_engine_events,
     read_engine,
@@ -18,26 +18,29 @@ from blog.database import (
 )
 from blog.extensions import csrf, db, limiter, login_manager, migrate
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, error pages, CLI."""
+    """Build the application: configuration, extensions, blueprints, error pages, CLI.
+
+    The instance folder is ``instance_path``, else ``BLOG_INSTANCE_PATH``, else the default of
+    :func:`blog.resources.default_instance_path`.
+    """
+    environ = _environ()
     app = Flask(
         __name__,
-        instance_path=instance_path or str(ROOT / "instance"),
+        instance_path=instance_path or str(blog_config.instance_path(environ)),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resources.folder("templates")),
+        static_folder=str(resources.folder("static")),
+        static_url_path="/static",  # not the folder's name, which is _static in the wheel
     )
     instance = Path(app.instance_path)
     app.config.from_mapping(blog_config.defaults(instance))
     app.config.from_pyfile("config.py", silent=True)
-    app.config.from_mapping(blog_config.from_environment(_environ()))
+    app.config.from_mapping(blog_config.from_environment(environ))
     if config:
         app.config.from_mapping(config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = blog_config.load_or_create_secret_key(instance)
+    app.config["SECRET_KEY"] = blog_config.secret_key(app.config, instance)
     blog_config.finish(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
         instance.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(resources.folder("migrations")), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +31,7 @@ from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
 from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE
+from blog.config import REDIS_TIMEOUT
 from blog.extensions import db
 from blog.links import site_origin
 from blog.lru import LRU
@@ -45,6 +48,8 @@ from blog.models import (
     post_tags,
 )
 from blog.settings import CONTENT_VERSION_KEY
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -355,26 +360,59 @@ class MemoryPageStore(LRU[str, bytes]):
 
 
 class RedisPageStore:
-    """Rendered pages shared by every worker through Redis; a Redis failure is a cache miss."""
+    """Rendered pages shared by every worker through Redis; a Redis failure is a cache miss.
 
-    def __init__(self, url: str, ttl_seconds: int = 3600) -> None:
+    When Redis fails (down, or too slow to answer within the timeout) the store is skipped for
+    ``retry_seconds``, so that pages are rendered without waiting on Redis; one warning is logged
+    per outage.
+    """
+
+    def __init__(self, url: str, ttl_seconds: int = 3600, retry_seconds: float = 30.0) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+        )
         self.ttl = ttl_seconds
+        self.retry_seconds = retry_seconds
+        self.skip_until: float | None = None  # set while Redis is considered down
 
     def get(self, key: str) -> bytes | None:
+        if self._skipping():
+            return None
         try:
             raw = self.client.get(f"blog:page:{key}")
-        except Exception:  # the cache is an optimisation: never fail a page because of it
+        except Exception as error:  # the cache is an optimisation: never fail a page for it
+            self._failed(error)
             return None
+        self._answered()
         return raw if isinstance(raw, bytes) else None
 
     def set(self, key: str, page: bytes) -> None:
+        if self._skipping():
+            return
         try:
             self.client.setex(f"blog:page:{key}", self.ttl, page)
-        except Exception:
-            return
+        except Exception as error:
+            self._failed(error)
+
+    def _skipping(self) -> bool:
+        return self.skip_until is not None and time.monotonic() < self.skip_until
+
+    def _failed(self, error: Exception) -> None:
+        if self.skip_until is None:
+            log.warning(
+                "Redis page cache unreachable (%s): pages are rendered without it, "
+                "retrying every %.0f s",
+                error,
+                self.retry_seconds,
+            )
+        self.skip_until = time.monotonic() + self.retry_seconds
+
+    def _answered(self) -> None:
+        if self.skip_until is not None:
+            log.info("Redis page cache reachable again")
+            self.skip_until = None
 
 
 PageStore = MemoryPageStore | RedisPageStore

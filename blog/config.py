@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from blog import resources
+
 ENV_PREFIX = "BLOG_"
+# Read before everything else: the instance folder holds config.py and the secret key.
+INSTANCE_PATH_VARIABLE = "BLOG_INSTANCE_PATH"
+# How long a request may wait on Redis (seconds): a slow Redis must not stall the site.
+REDIS_TIMEOUT = 0.25
 
 # Environment variable -> config key.
 ENV_KEYS = {
@@ -25,6 +32,22 @@ ENV_KEYS = {
     "API_CORS_ORIGINS": "API_CORS_ORIGINS",
     "PROXY_COUNT": "PROXY_COUNT",
 }
+INTEGER_KEYS = {"MAIL_PORT", "PROXY_COUNT"}
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+def variable_names() -> set[str]:
+    """Every ``BLOG_*`` environment variable the application reads."""
+    return {ENV_PREFIX + suffix for suffix in ENV_KEYS} | {INSTANCE_PATH_VARIABLE}
+
+
+def instance_path(environ: Mapping[str, str]) -> Path:
+    """``BLOG_INSTANCE_PATH``, else the default of :func:`blog.resources.default_instance_path`."""
+    configured = environ.get(INSTANCE_PATH_VARIABLE)
+    return Path(configured).resolve() if configured else resources.default_instance_path()
 
 
 def defaults(instance_path: Path) -> dict[str, Any]:
@@ -56,25 +79,69 @@ def defaults(instance_path: Path) -> dict[str, Any]:
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Map ``BLOG_*`` variables to config keys, converting the port to an int."""
+    """Map ``BLOG_*`` variables to config keys, converting the port and proxy count to ints."""
     found: dict[str, Any] = {}
     for suffix, key in ENV_KEYS.items():
         value = environ.get(ENV_PREFIX + suffix)
         if value:
-            found[key] = int(value) if key in {"MAIL_PORT", "PROXY_COUNT"} else value
+            found[key] = _integer(ENV_PREFIX + suffix, value) if key in INTEGER_KEYS else value
     return found
 
 
-def load_or_create_secret_key(instance_path: Path) -> str:
-    """Return the secret key kept in ``instance/secret_key``, generating it (mode 0600) once."""
-    path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+def _integer(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigurationError(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return number
+
+
+def is_embedded_database(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def secret_key(config: Mapping[str, Any], instance: Path) -> str | bytes:
+    """The configured key; else, with the embedded database only, the one kept in the instance
+    folder. A database server means several workers or hosts: they must share one key, so it has
+    to be given (a key generated on each host would sign out every reader between hosts)."""
+    configured: str | bytes | None = config.get("SECRET_KEY")
+    if configured:
+        return configured
+    if not is_embedded_database(str(config["SQLALCHEMY_DATABASE_URI"])):
+        raise ConfigurationError(
+            "BLOG_SECRET_KEY is required when the database is a server: every worker and host "
+            "must sign with the same key. Generate one with "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return load_or_create_secret_key(instance)
+
+
+def load_or_create_secret_key(instance: Path) -> str:
+    """The key kept in ``instance/secret_key``, generated once (mode 0600).
+
+    Workers starting together may all find no key: each writes a complete key to a temporary file
+    and links it into place. Linking fails when the name exists, so exactly one key wins, every
+    process reads that one, and nobody ever reads a half-written file.
+    """
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won: use its key
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigurationError(f"{path} is empty: delete it (a new key is made) or fill it.")
     return key
 
 
@@ -82,6 +149,13 @@ def finish(config: dict[str, Any]) -> None:
     """Derive the settings that depend on others."""
     if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI") == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if str(config.get("RATELIMIT_STORAGE_URI")).startswith("redis"):
+        # Redis down or slow: count in this process's memory (one warning in the log) rather
+        # than refuse requests, and never wait on Redis for long.
+        config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+        timeouts = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
     site_url = config.get("SITE_URL") or ""
     secure = site_url.startswith("https://")
     config["SESSION_COOKIE_SECURE"] = secure

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,7 +32,27 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class AppLimiter(Limiter):
+    """Flask-Limiter, with its storage state set afresh for each app it serves.
+
+    One limiter object serves every app built in a process (the tests build many): a storage an
+    earlier app found dead (counts then fall back to memory) must not carry over to the next app,
+    nor must an earlier app's fallback, error and storage settings.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        self._storage_dead = False
+        self._swallow_errors = None
+        self._storage_options = {}
+        self._in_memory_fallback_enabled = bool(
+            app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", False)
+        )
+        super().init_app(app)
+
+
+limiter = AppLimiter(key_func=get_remote_address, default_limits=[])
 
 
 def seconds_until_retry() -> int:
