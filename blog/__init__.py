@@ -56,12 +56,13 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, page_front, templating
+    from blog import auth, caching, cli, errors, outbox, page_front, templating
     from blog.views import comments, discovery, moderation, public, reader
 
     templating.init_app(app)
     caching.init_app(app)
     errors.init_app(app)
+    outbox.init_app(app)
     auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from blog import notifications
+from blog import outbox
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role, User
 from blog.settings import save_settings
@@ -43,7 +43,7 @@ class Inbox:
 
     def settled(self) -> list[tuple[list[str], EmailMessage]]:
         """Every message, once everything queued so far has been sent."""
-        notifications.wait_for_mail(timeout=10)
+        outbox.wait_for_mail(timeout=10)
         with self._changed:
             return list(self.messages)
 
@@ -66,7 +66,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     try:
         yield handler, port
     finally:
-        notifications.wait_for_mail(timeout=10)
+        outbox.wait_for_mail(timeout=10)
         controller.stop()
 
 
@@ -212,7 +212,7 @@ def test_a_dead_mail_server_loses_nothing_and_delays_nobody(
         with caplog.at_level(logging.WARNING, logger="blog.notifications"):
             response = post_comment(reader(app), post, body="Kept despite the mail")
             new_id = comment_id(response)
-            notifications.wait_for_mail(timeout=10)
+            outbox.wait_for_mail(timeout=10)
         assert "could not send" in caplog.text
         stored = db.session.get(Comment, new_id)
         assert stored is not None and stored.body_source == "Kept despite the mail"
@@ -233,4 +233,4 @@ def test_a_mail_server_that_never_answers_does_not_hold_up_the_reader(
             new_id = comment_id(post_comment(reader(app), post))
             assert time.monotonic() - started < 2.5  # well under the 3 s the sender waits
             assert db.session.get(Comment, new_id) is not None
-            notifications.wait_for_mail(timeout=10)
+            outbox.wait_for_mail(timeout=10)
