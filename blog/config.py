@@ -46,6 +46,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_CA_FILE": None,  # a CA bundle to trust for the mail server (instance config)
         "MAIL_TIMEOUT": 10,
         "MAIL_MAX_ATTEMPTS": 10,
+        # False: only `flask blog send-mail` (cron) sends, never a web worker's thread.
+        "MAIL_SEND_AFTER_COMMIT": True,
         "LOG_FORMAT": "plain",  # or "json": one JSON object per request log line
         "SITE_URL": None,
         "PROXY_COUNT": 0,
