@@ -56,8 +56,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, outbox, page_front, templating
-    from blog.views import comments, discovery, moderation, public, reader
+    from blog import auth, caching, cli, errors, outbox, page_front, request_log, templating
+    from blog.views import comments, discovery, moderation, operations, public, reader
 
     templating.init_app(app)
     caching.init_app(app)
@@ -69,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(reader.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(discovery.bp)
+    app.register_blueprint(operations.bp)
     from blog.views import admin
 
     app.register_blueprint(admin.bp)
@@ -84,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         )
         app.extensions["blog_read_engine"] = engine
         page_front.install(app, engine)
+    request_log.install(app)  # outside the page front: its answers are logged too
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
         # so that rate limits and the flood rule see readers, not the proxy (and the page
