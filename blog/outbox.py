@@ -300,6 +300,8 @@ def wait_for_mail(timeout: float = 30) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed
+        return
     if session.info.pop(_QUEUED, False) and current_app.config.get("MAIL_SEND_AFTER_COMMIT"):
         send_soon(current_app._get_current_object())  # type: ignore[attr-defined]
 

@@ -348,3 +348,19 @@ def test_mail_login_comes_from_the_environment_and_needs_tls(
     monkeypatch.setenv("BLOG_MAIL_SECURITY", "ssl")
     with pytest.raises(ValueError, match="must be one of starttls, tls, none"):
         create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
+
+
+def test_the_sender_starts_only_once_the_mail_is_committed(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+    seen: list[int] = []
+
+    def count_committed(_app: Flask) -> None:  # what another connection can see by now
+        with db.engine.connect() as other:
+            seen.append(len(other.execute(select(OutboxMessage.id)).all()))
+
+    monkeypatch.setattr(outbox, "send_soon", count_committed)
+    with app.app_context():
+        held_comment(app)
+    assert seen == [1]
