@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import Flask, current_app
@@ -86,7 +86,12 @@ def queue(mails: Iterable[Mail], sender: str) -> int:
             recipient=mail.to,
             subject=mail.subject,
             body=mail.body,
-            headers={"From": sender, "Message-ID": make_msgid(), **mail.headers},
+            headers={
+                "From": sender,
+                "Date": formatdate(usegmt=True),  # when it was written, whenever it goes out
+                "Message-ID": make_msgid(),
+                **mail.headers,
+            },
             attempts=0,
             next_attempt_at=utcnow(),
             last_error="",

@@ -163,3 +163,11 @@ def test_a_500_is_logged_with_its_request_id(
     [cause] = [r for r in records if r.exc_info]
     assert "id=r-500" in cause.getMessage() and "a bug" in request_log.text
     assert any(r.levelno == logging.ERROR and " 500 " in r.getMessage() for r in records)
+
+
+def test_an_unknown_log_format_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BLOG_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="BLOG_LOG_FORMAT must be one of plain, json"):
+        create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
