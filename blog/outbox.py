@@ -31,7 +31,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from blog.database import begin_write
@@ -240,13 +240,12 @@ def purge_done(days: int, now: datetime | None = None) -> int:
 
 def waiting() -> int:
     """How many messages are neither sent nor given up."""
-    return len(
-        db.session.scalars(
-            select(OutboxMessage.id).where(
-                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
-            )
-        ).all()
+    found = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
+        )
     )
+    return int(found or 0)
 
 
 # --- The sender of this process -------------------------------------------------------------
