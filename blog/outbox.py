@@ -163,55 +163,55 @@ def message_of(mail: Claimed) -> EmailMessage:
 
 
 def send_due(server: MailServer, now: datetime | None = None, max_attempts: int = 0) -> Outcome:
-    """Send every message due at ``now``, in batches, each claimed first; never raises for a
-    mail server's failure (the messages are retried later)."""
-    outcome = Outcome()
-    max_attempts = max_attempts or DEFAULT_MAX_ATTEMPTS
+    """Send every message due at ``now`` (default: the clock), in batches, each claimed first;
+    never raises for a mail server's failure (the messages are retried later)."""
+    run = _Run(server, max_attempts or DEFAULT_MAX_ATTEMPTS, now)
     while batch := claim(now):
-        _send_batch(server, batch, outcome, max_attempts)
+        run.send(batch)
         if len(batch) < BATCH:
             break
-    return outcome
+    return run.outcome
 
 
-def _send_batch(
-    server: MailServer, batch: Sequence[Claimed], outcome: Outcome, max_attempts: int
-) -> None:
-    left = list(batch)
-    try:
-        with connect(server) as smtp:
-            while left:
-                mail = left[0]
-                try:
-                    smtp.send_message(message_of(mail))
-                except smtplib.SMTPRecipientsRefused as refused:
-                    _failed(mail, f"refused: {refused.recipients}", outcome, permanent=True)
-                else:
-                    _sent(mail, outcome)
-                left.pop(0)
-    except (OSError, smtplib.SMTPException) as error:
-        log.warning("could not send %d notification(s): %s", len(left), error)
-        for mail in left:
-            _failed(mail, str(error) or type(error).__name__, outcome, max_attempts=max_attempts)
+@dataclass
+class _Run:
+    server: MailServer
+    max_attempts: int
+    now: datetime | None  # None: the clock; a time: as if it were then (tests, simulations)
+    outcome: Outcome = field(default_factory=Outcome)
 
+    def send(self, batch: Sequence[Claimed]) -> None:
+        """Over one connection; each message is marked as soon as the server answered it."""
+        left = list(batch)
+        try:
+            with connect(self.server) as smtp:
+                while left:
+                    try:
+                        smtp.send_message(message_of(left[0]))
+                    except smtplib.SMTPRecipientsRefused as refused:
+                        self.failed(left[0], f"refused: {refused.recipients}", permanent=True)
+                    else:
+                        self.sent(left[0])
+                    left.pop(0)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("could not send %d notification(s): %s", len(left), error)
+            for mail in left:
+                self.failed(mail, str(error) or type(error).__name__)
 
-def _sent(mail: Claimed, outcome: Outcome) -> None:
-    _finish(mail.id, sent_at=utcnow(), claimed_until=None, last_error="")
-    outcome.sent += 1
+    def sent(self, mail: Claimed) -> None:
+        _finish(mail.id, sent_at=self.now or utcnow(), claimed_until=None, last_error="")
+        self.outcome.sent += 1
 
-
-def _failed(
-    mail: Claimed, error: str, outcome: Outcome, permanent: bool = False, max_attempts: int = 0
-) -> None:
-    now = utcnow()
-    if permanent or mail.attempts >= max_attempts:
-        log.warning("gave up mail %d to %s: %s", mail.id, mail.recipient, error)
-        _finish(mail.id, failed_at=now, claimed_until=None, last_error=error[:500])
-        outcome.given_up += 1
-        return
-    retry_at = now + backoff(mail.attempts)
-    _finish(mail.id, next_attempt_at=retry_at, claimed_until=None, last_error=error[:500])
-    outcome.retried += 1
+    def failed(self, mail: Claimed, error: str, permanent: bool = False) -> None:
+        now = self.now or utcnow()
+        if permanent or mail.attempts >= self.max_attempts:
+            log.warning("gave up mail %d to %s: %s", mail.id, mail.recipient, error)
+            _finish(mail.id, failed_at=now, claimed_until=None, last_error=error[:500])
+            self.outcome.given_up += 1
+            return
+        retry_at = now + backoff(mail.attempts)
+        _finish(mail.id, next_attempt_at=retry_at, claimed_until=None, last_error=error[:500])
+        self.outcome.retried += 1
 
 
 def _finish(message_id: int, **values: Any) -> None:

@@ -364,3 +364,72 @@ def test_the_sender_starts_only_once_the_mail_is_committed(
     with app.app_context():
         held_comment(app)
     assert seen == [1]
+
+
+def test_mail_queued_in_a_transaction_that_rolls_back_is_never_sent(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(MAIL_SERVER="127.0.0.1")
+    started: list[Flask] = []
+    monkeypatch.setattr(outbox, "send_soon", started.append)
+    with app.app_context():
+        outbox.queue([Mail("a@example.org", "s", "b")], "blog@example.org")
+        db.session.rollback()  # the change that caused it failed
+        db.session.commit()
+        assert outbox_rows() == [] and started == []
+        outbox.queue([Mail("a@example.org", "s", "b")], "blog@example.org")
+        db.session.commit()
+        assert len(outbox_rows()) == 1 and len(started) == 1
+
+
+def test_failures_back_off_then_give_up(make_app: Callable[..., Flask]) -> None:
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_SEND_AFTER_COMMIT=False)
+    with app.app_context():
+        outbox.queue([Mail("a@example.org", "s", "b")], "blog@example.org")
+        db.session.commit()
+        server = mail_server(app.config)
+        assert server is not None
+        waits = []
+        for _ in range(3):
+            [row] = outbox_rows()
+            now = row.next_attempt_at
+            done = outbox.send_due(server, now=now, max_attempts=3)
+            [row] = outbox_rows()
+            waits.append(row.next_attempt_at - now if row.failed_at is None else done)
+        assert waits[:2] == [timedelta(minutes=1), timedelta(minutes=2)]
+        assert waits[2] == outbox.Outcome(given_up=1)
+        assert row.failed_at is not None and row.attempts == 3 and row.last_error
+        assert outbox.send_due(server, now=utcnow() + timedelta(days=1)) == outbox.Outcome()
+
+
+class Refusing(RawInbox):
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_is_given_up_at_once_and_the_others_sent(
+    make_app: Callable[..., Flask],
+) -> None:
+    handler = Refusing()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app = make_app(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_SEND_AFTER_COMMIT=False
+        )
+        with app.app_context():
+            mails = [Mail(f"{name}@example.org", "s", "b") for name in ("gone", "here")]
+            outbox.queue(mails, "blog@example.org")
+            db.session.commit()
+            assert "sent 1, to retry later 0, given up 1; 0 waiting" in send_mail(app)
+            gone, here = outbox_rows()
+            assert gone.failed_at is not None and "No such mailbox" in gone.last_error
+            assert here.sent_at is not None
+            assert len(handler.to("here@example.org")) == 1
+    finally:
+        controller.stop()
