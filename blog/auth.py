@@ -33,9 +33,10 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from blog import users
+from blog import request_log, users
 from blog.extensions import limiter, login_manager
 from blog.models import User
+from blog.request_log import current_request_id
 
 bp = Blueprint("auth", __name__)
 
@@ -143,9 +144,12 @@ def logout() -> Response:
     return redirect(url_for("public.home"), 303)
 
 
-def _limit_store_down(_error: Exception) -> Response:
+def _limit_store_down(error: Exception) -> Response:
     """The rate-limit store (Redis) is unreachable: refuse to check passwords unthrottled, and
     say so plainly, rather than fail with a 500."""
+    request_log.log.warning(
+        "503: the rate-limit store failed, id=%s", current_request_id(), exc_info=error
+    )
     message = "Signing in is briefly unavailable. Please try again in a moment."
     response = _login_page(LoginForm(), message, 503)
     response.headers["Retry-After"] = "30"
