@@ -36,7 +36,6 @@ from wtforms.validators import DataRequired, Length
 from blog import request_log, users
 from blog.extensions import limiter, login_manager
 from blog.models import User
-from blog.request_log import current_request_id
 
 bp = Blueprint("auth", __name__)
 
@@ -148,7 +147,7 @@ def _limit_store_down(error: Exception) -> Response:
     """The rate-limit store (Redis) is unreachable: refuse to check passwords unthrottled, and
     say so plainly, rather than fail with a 500."""
     request_log.log.warning(
-        "503: the rate-limit store failed, id=%s", current_request_id(), exc_info=error
+        "503: the rate-limit store failed, id=%s", request_log.current_request_id(), exc_info=error
     )
     message = "Signing in is briefly unavailable. Please try again in a moment."
     response = _login_page(LoginForm(), message, 503)

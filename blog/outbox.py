@@ -254,31 +254,30 @@ _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _executor_pid = 0
 _pending: set[Future[None]] = set()
-_idle = True  # no run waits to start: a commit must start one
+_waiting: set[int] = set()  # the apps (by id) with a run waiting to start: no second one
 
 
 def send_soon(app: Flask) -> None:
     """Have this process's background thread send what is due (after a commit that queued
     mail). At most one run waits at a time; it sends everything committed before it starts."""
-    global _executor, _executor_pid, _idle
+    global _executor, _executor_pid
     with _lock:
         if _executor is None or _executor_pid != os.getpid():  # none yet, or forked
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blog-mail")
             _executor_pid = os.getpid()
             _pending.clear()
-            _idle = True
-        if not _idle:
+            _waiting.clear()
+        if id(app) in _waiting:
             return
-        _idle = False
+        _waiting.add(id(app))
         future = _executor.submit(_run, app)
         _pending.add(future)
     future.add_done_callback(_pending.discard)
 
 
 def _run(app: Flask) -> None:
-    global _idle
     with _lock:
-        _idle = True
+        _waiting.discard(id(app))
     with app.app_context():
         server = mail_server(app.config)
         if server is None:
