@@ -60,18 +60,20 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, templating
-    from blog.views import comments, discovery, moderation, public, reader
+    from blog import auth, caching, cli, errors, outbox, request_log, templating
+    from blog.views import comments, discovery, moderation, operations, public, reader
 
     templating.init_app(app)
     caching.init_app(app)
     errors.init_app(app)
+    outbox.init_app(app)
     auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(reader.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(discovery.bp)
+    app.register_blueprint(operations.bp)
     from blog.views import admin
 
     app.register_blueprint(admin.bp)
@@ -88,6 +90,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         )
         app.extensions["blog_read_engine"] = engine
+    request_log.install(app)  # inside ProxyFix: it logs the reader's address
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
         # so that rate limits and the flood rule see readers, not the proxy.

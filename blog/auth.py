@@ -101,7 +101,7 @@ def login() -> Response:
     if current_user.is_authenticated:
         return redirect(next_url or url_for("admin.dashboard"), 303)
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return _login_page(form, None, 200)
     if not form.validate_on_submit():
         error = EXPIRED if csrf_failed(form) else INVALID
@@ -140,7 +140,7 @@ def logout() -> Response:
     """POST signs out everywhere (every session of this user ends); GET only asks."""
     if not current_user.is_authenticated:
         return redirect(url_for("public.home"), 303)
-    if request.method == "GET":
+    if request.method != "POST":
         page = render_template("login.html", confirm_logout=True, form=None, error=None)
         return make_response(page, 200)
     users.end_all_sessions(current_user._get_current_object())

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from blog.models import Role
@@ -127,11 +127,13 @@ def settings_command(changes: tuple[str, ...]) -> None:
 @blog_cli.command("purge")
 @click.option("--spam-days", default=15, show_default=True, type=click.IntRange(min=0))
 @click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
-def purge_command(spam_days: int, trash_days: int) -> None:
+@click.option("--mail-days", default=7, show_default=True, type=click.IntRange(min=0))
+def purge_command(spam_days: int, trash_days: int, mail_days: int) -> None:
     """Delete spam and trashed comments older than the given number of days, for good, and
-    comments left unconfirmed for 7 days; shorten IP addresses (of comments and reports, and
-    those quoted in held reasons and moderation events) older than the ip_retention_days
-    setting."""
+    comments left unconfirmed for 7 days; delete mail sent (or given up) more than mail-days
+    ago from the outbox; shorten IP addresses (of comments and reports, and those quoted in
+    held reasons and moderation events) older than the ip_retention_days setting."""
+    from blog.outbox import purge_done
     from blog.privacy import truncate_old_ips
     from blog.purge import purge_comments
     from blog.settings import load_settings
@@ -142,6 +144,8 @@ def purge_command(spam_days: int, trash_days: int) -> None:
         f"{purged.trash} trashed comment(s) older than {trash_days} days"
     )
     click.echo(f"deleted {purged.unconfirmed} comment(s) left unconfirmed for 7 days")
+    mails = purge_done(mail_days)
+    click.echo(f"deleted {mails} mail(s) sent or given up more than {mail_days} days ago")
     days = load_settings().ip_retention_days
     if days:
         shortened = truncate_old_ips(days)
@@ -153,6 +157,23 @@ def purge_command(spam_days: int, trash_days: int) -> None:
         )
     else:
         click.echo("IP addresses are kept (ip_retention_days = 0)")
+
+
+@blog_cli.command("send-mail")
+def send_mail_command() -> None:
+    """Send every notification due in the outbox (run it from cron every minute); failures
+    are retried later with backoff. Safe to run on several hosts at once."""
+    from blog.mail_transport import mail_server
+    from blog.outbox import send_due, waiting
+
+    server = mail_server(current_app.config)
+    if server is None:
+        raise click.ClickException("no mail server is configured (BLOG_MAIL_SERVER)")
+    done = send_due(server, max_attempts=int(current_app.config["MAIL_MAX_ATTEMPTS"]))
+    click.echo(
+        f"sent {done.sent}, to retry later {done.retried}, given up {done.given_up}; "
+        f"{waiting()} waiting"
+    )
 
 
 @blog_cli.command("token")

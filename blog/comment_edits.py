@@ -177,11 +177,11 @@ def edit_own_comment(
     else:
         moved = False
     db.session.flush()
-    db.session.commit()
     if moved and became == CommentStatus.APPROVED:
-        notifications.comments_approved([comment.id])
+        notifications.queue_approved([comment.id])
     elif moved and became == CommentStatus.PENDING:
-        notifications.comment_submitted(comment.id)  # back in the queue: tell the moderators
+        notifications.queue_submitted(comment.id)  # back in the queue: tell the moderators
+    db.session.commit()
     return comment
 
 

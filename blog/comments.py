@@ -307,11 +307,11 @@ def submit_comment(
     apply_count_delta(post.id, count_delta(None, decision.status))
     db.session.flush()
     stored_id = comment.id
+    notifications.queue_submitted(stored_id)  # committed with the comment, sent after
     db.session.commit()
     # The commit expired the comment; its id cannot have changed, and the caller's first use of
     # it (the redirect to it) need not reload the whole row.
     set_committed_value(comment, "id", stored_id)
-    notifications.comment_submitted(stored_id)
     return comment
 
 

@@ -28,6 +28,10 @@ ENV_KEYS = {
     "MAIL_SERVER": "MAIL_SERVER",
     "MAIL_PORT": "MAIL_PORT",
     "MAIL_FROM": "MAIL_FROM",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_SECURITY": "MAIL_SECURITY",
+    "LOG_FORMAT": "LOG_FORMAT",
     "SITE_URL": "SITE_URL",
     "API_CORS_ORIGINS": "API_CORS_ORIGINS",
     "PROXY_COUNT": "PROXY_COUNT",
@@ -59,6 +63,16 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_SERVER": None,
         "MAIL_PORT": 25,
         "MAIL_FROM": "blog@localhost",
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        # starttls, tls (implicit, port 465) or none; unset: from the port (see finish()).
+        "MAIL_SECURITY": None,
+        "MAIL_CA_FILE": None,  # a CA bundle to trust for the mail server (instance config)
+        "MAIL_TIMEOUT": 10,
+        "MAIL_MAX_ATTEMPTS": 10,
+        # False: only `flask blog send-mail` (cron) sends, never a web worker's thread.
+        "MAIL_SEND_AFTER_COMMIT": True,
+        "LOG_FORMAT": "plain",  # or "json": one JSON object per request log line
         "SITE_URL": None,
         "PROXY_COUNT": 0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -160,3 +174,27 @@ def finish(config: dict[str, Any]) -> None:
     secure = site_url.startswith("https://")
     config["SESSION_COOKIE_SECURE"] = secure
     config["REMEMBER_COOKIE_SECURE"] = secure
+    config["MAIL_SECURITY"] = mail_security(config)
+    config["LOG_FORMAT"] = str(config.get("LOG_FORMAT") or "plain").strip().lower()
+    if config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ValueError(f"BLOG_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+
+
+LOG_FORMATS = ("plain", "json")
+MAIL_SECURITIES = ("starttls", "tls", "none")
+PORT_SECURITY = {465: "tls", 587: "starttls"}
+
+
+def mail_security(config: Mapping[str, Any]) -> str:
+    """``MAIL_SECURITY`` as given, else by the port: implicit TLS on 465, STARTTLS on 587, none
+    on any other (a relay on the same host, port 25). A login needs TLS of either kind."""
+    given = (config.get("MAIL_SECURITY") or "").strip().lower()
+    if given and given not in MAIL_SECURITIES:
+        raise ValueError(f"BLOG_MAIL_SECURITY must be one of {', '.join(MAIL_SECURITIES)}")
+    security = given or PORT_SECURITY.get(int(config.get("MAIL_PORT") or 25), "none")
+    if config.get("MAIL_USERNAME") and security == "none":
+        raise ValueError(
+            "BLOG_MAIL_USERNAME is set but the mail connection has no TLS: set "
+            "BLOG_MAIL_SECURITY to starttls or tls (a password is never sent in the clear)"
+        )
+    return security

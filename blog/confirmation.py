@@ -106,6 +106,6 @@ def confirm_comment(token: str, settings: Settings) -> Confirmation:
     comment.held_reason = decision.reason
     change_status_locked(comment, decision.status, None, f"confirmed: {decision.reason}")
     db.session.flush()
+    notifications.queue_submitted(comment.id)  # moderators or the post's author, as usual
     db.session.commit()
-    notifications.comment_submitted(comment.id)  # moderators or the post's author, as usual
     return Confirmation(comment, done_now=True)

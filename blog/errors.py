@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, g, render_template, request
 from flask.globals import request_ctx
 from markupsafe import escape
@@ -10,7 +12,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from blog.extensions import db, login_manager
+from blog.request_log import current_request_id
 from blog.settings import Settings
+
+log = logging.getLogger("blog.request")
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
@@ -73,8 +78,9 @@ def _http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPExcept
     return response, code
 
 
-def _database_error(_error: OperationalError) -> Response:
+def _database_error(error: OperationalError) -> Response:
     """The database is locked or gone: a 503 that asks the reader to retry, never a 500."""
+    log.warning("503: the database failed, id=%s", current_request_id(), exc_info=error)
     db.session.rollback()
     # The page must render without the database: default settings, no user, no sidebar.
     g.blog_settings = Settings()
@@ -88,7 +94,9 @@ def _database_error(_error: OperationalError) -> Response:
     return response
 
 
-def _unexpected(_error: InternalServerError) -> tuple[str | Response, int]:
+def _unexpected(error: InternalServerError) -> tuple[str | Response, int]:
+    cause = error.original_exception or error
+    log.error("500: unexpected error, id=%s", current_request_id(), exc_info=cause)
     return render_error(500)
 
 

@@ -442,6 +442,6 @@ def _change_statuses(
 def _commit_and_notify(changed: Sequence[Comment]) -> None:
     approved = [c.id for c in changed if c.status == CommentStatus.APPROVED]
     db.session.flush()
-    db.session.commit()
     if approved:
-        notifications.comments_approved(approved)
+        notifications.queue_approved(approved)  # committed with the decision, sent after
+    db.session.commit()

@@ -1,75 +1,65 @@
-"""Mail about comments, sent by SMTP after the commit and never in the reader's way.
+"""Mail about comments, queued in the transaction of the change and sent after the commit.
 
 Moderators hear of held comments, a post's author of approved ones, and a commenter who ticked
 "notify me" of approved replies to their comment, with a signed one-click unsubscribe link
 (RFC 8058); a commenter who ticked "Email me when my comment is approved" of its first
 approval, and an anonymous one of the link confirming their address when the site asks for it.
-Messages are handed to a background thread: a slow or dead mail server delays nobody's answer
-and loses no comment; a failed delivery is logged.
+The messages are rows of the outbox (blog.outbox), written before the caller commits: they are
+committed with the comment or not at all, and sent by a background thread after the commit (or
+by ``flask blog send-mail``), so a slow or dead mail server delays nobody and loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import smtplib
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from email.message import EmailMessage
+from collections.abc import Callable, Sequence
 
 from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from blog import links
+from blog import links, outbox
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, User
+from blog.outbox import Mail
 from blog.permissions import ALL, MATRIX, OWN, Action
 from blog.sanitize import html_to_text
 from blog.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class MailServer:
-    host: str
-    port: int
-    timeout: float
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
-def comment_submitted(comment_id: int) -> None:
-    """After a new comment is committed: mail about it if it is held or approved."""
-    _safely(_on_submitted, [comment_id])
+def queue_submitted(comment_id: int) -> None:
+    """Before a new (or newly held) comment is committed: queue mail about it if it is held,
+    approved or waits for its author's confirmation, in the caller's transaction."""
+    _queue_safely(_on_submitted, [comment_id])
 
 
-def comments_approved(comment_ids: Sequence[int]) -> None:
-    """After approvals are committed: mail about the comments approved for the first time."""
-    _safely(_on_approved, comment_ids)
+def queue_approved(comment_ids: Sequence[int]) -> None:
+    """Before approvals are committed: queue mail about the comments approved for the first
+    time, in the caller's transaction."""
+    _queue_safely(_on_approved, comment_ids)
 
 
-def _safely(
-    step: Callable[[Sequence[int], Settings], list[EmailMessage]], comment_ids: Sequence[int]
+def _queue_safely(
+    step: Callable[[Sequence[int], Settings], list[Mail]], comment_ids: Sequence[int]
 ) -> None:
-    server = _server()
-    if server is None:
+    if not current_app.config.get("MAIL_SERVER"):
         return
     try:
-        messages = step(comment_ids, load_settings())
-    except Exception:  # a notification must never undo or fail the action that caused it
-        db.session.rollback()
-        log.exception("could not prepare comment notifications")
-        return
-    if messages:
-        send_later(server, messages)
+        # A savepoint: a notification must never undo or fail the change that caused it.
+        with db.session.begin_nested():
+            outbox.queue(step(comment_ids, load_settings()), current_app.config["MAIL_FROM"])
+    except Exception:
+        log.exception("could not queue comment notifications")
 
 
-def _on_submitted(comment_ids: Sequence[int], settings: Settings) -> list[EmailMessage]:
-    messages: list[EmailMessage] = []
+def _on_submitted(comment_ids: Sequence[int], settings: Settings) -> list[Mail]:
+    messages: list[Mail] = []
     for comment_id in comment_ids:
         comment = _load(comment_id)
         if comment is None:
@@ -83,7 +73,7 @@ def _on_submitted(comment_ids: Sequence[int], settings: Settings) -> list[EmailM
     return messages
 
 
-def _on_approved(comment_ids: Sequence[int], settings: Settings) -> list[EmailMessage]:
+def _on_approved(comment_ids: Sequence[int], settings: Settings) -> list[Mail]:
     approvals = dict(
         db.session.execute(
             select(ModerationEvent.comment_id, func.count(ModerationEvent.id))
@@ -94,7 +84,7 @@ def _on_approved(comment_ids: Sequence[int], settings: Settings) -> list[EmailMe
             .group_by(ModerationEvent.comment_id)
         ).all()
     )
-    messages: list[EmailMessage] = []
+    messages: list[Mail] = []
     for comment_id in comment_ids:
         comment = _load(comment_id) if approvals.get(comment_id) == 1 else None
         if comment is not None and comment.status == CommentStatus.APPROVED:
@@ -112,7 +102,7 @@ def _load(comment_id: int) -> Comment | None:
     ).one_or_none()
 
 
-def _held_messages(comment: Comment, settings: Settings) -> list[EmailMessage]:
+def _held_messages(comment: Comment, settings: Settings) -> list[Mail]:
     """To everyone who may moderate the post (WordPress's moderation_notify)."""
     if not settings.moderation_notify:
         return []
@@ -136,9 +126,9 @@ def _held_messages(comment: Comment, settings: Settings) -> list[EmailMessage]:
     ]
 
 
-def _approved_messages(comment: Comment, settings: Settings) -> list[EmailMessage]:
+def _approved_messages(comment: Comment, settings: Settings) -> list[Mail]:
     """To the post's author (comments_notify), and to the replied-to commenter if subscribed."""
-    messages: list[EmailMessage] = []
+    messages: list[Mail] = []
     context = _context(comment, settings)
     author = comment.post.author
     if (
@@ -162,26 +152,24 @@ def _approved_messages(comment: Comment, settings: Settings) -> list[EmailMessag
         subject = f'New reply to your comment on "{comment.post.title}"'
         parent_text = html_to_text(parent.body_html, limit=300)
         context = {**context, "parent_text": parent_text, "unsubscribe_url": link}
-        message = _message(parent.author_email, subject, "reply.txt", context)
-        message["List-Unsubscribe"] = f"<{link}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        messages.append(message)
+        messages.append(
+            _message(parent.author_email, subject, "reply.txt", context, _one_click(link))
+        )
     return messages
 
 
-def _approval_notice(comment: Comment, settings: Settings) -> EmailMessage:
+def _approval_notice(comment: Comment, settings: Settings) -> Mail:
     """To a commenter who ticked "Email me when my comment is approved", with the one-click
     unsubscribe link of reply notifications (it stops both)."""
     link = _absolute(url_for("comments.unsubscribe", token=unsubscribe_token(comment)))
     context = {**_context(comment, settings), "unsubscribe_url": link}
     subject = f'Your comment on "{comment.post.title}" is published'
-    message = _message(comment.author_email, subject, "comment_approved.txt", context)
-    message["List-Unsubscribe"] = f"<{link}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message
+    return _message(
+        comment.author_email, subject, "comment_approved.txt", context, _one_click(link)
+    )
 
 
-def _confirmation_message(comment: Comment, settings: Settings) -> EmailMessage:
+def _confirmation_message(comment: Comment, settings: Settings) -> Mail:
     """To an anonymous commenter, when comments wait for a confirmed address."""
     link = _absolute(url_for("reader.confirm", token=confirmation_token(comment)))
     context = {**_context(comment, settings), "confirm_url": link}
@@ -211,15 +199,22 @@ def _context(comment: Comment, settings: Settings) -> dict[str, object]:
     }
 
 
-def _message(to: str, subject: str, template: str, context: dict[str, object]) -> EmailMessage:
-    message = EmailMessage()
+def _message(
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, object],
+    headers: dict[str, str] | None = None,
+) -> Mail:
     site = context["site"]
     assert isinstance(site, Settings)
-    message["Subject"] = _one_line(f"[{site.site_title}] {subject}")
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = to
-    message.set_content(render_template(f"email/{template}", **context))
-    return message
+    body = render_template(f"email/{template}", **context)
+    return Mail(to, _one_line(f"[{site.site_title}] {subject}"), body, headers or {})
+
+
+def _one_click(link: str) -> dict[str, str]:
+    """RFC 8058: the link a mail provider POSTs ``List-Unsubscribe=One-Click`` to."""
+    return {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK}
 
 
 def _one_line(text: str) -> str:
@@ -304,55 +299,3 @@ def read_confirmation_token(token: str) -> tuple[int, str] | None:
     if not isinstance(comment_id, int) or not isinstance(email, str):
         return None
     return comment_id, email
-
-
-# --- Delivery --------------------------------------------------------------------------------
-
-
-def _server() -> MailServer | None:
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        return None
-    return MailServer(
-        config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), config.get("MAIL_TIMEOUT", 10)
-    )
-
-
-_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-_executor_pid = 0
-_pending: set[Future[None]] = set()
-
-
-def send_later(server: MailServer, messages: Iterable[EmailMessage]) -> None:
-    """Queue messages for the background sender of this process."""
-    global _executor, _executor_pid
-    batch = list(messages)
-    with _lock:
-        if _executor is None or _executor_pid != os.getpid():
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blog-mail")
-            _executor_pid = os.getpid()
-            _pending.clear()
-        future = _executor.submit(deliver, server, batch)
-        _pending.add(future)
-    future.add_done_callback(_pending.discard)
-
-
-def wait_for_mail(timeout: float = 30) -> None:
-    """Block until every queued message has been tried (for tests and command-line tools)."""
-    with _lock:
-        pending = list(_pending)
-    wait(pending, timeout=timeout)
-
-
-def deliver(server: MailServer, messages: Sequence[EmailMessage]) -> None:
-    """Send over one SMTP connection; failures are logged, never raised."""
-    try:
-        with smtplib.SMTP(server.host, server.port, timeout=server.timeout) as smtp:
-            for message in messages:
-                try:
-                    smtp.send_message(message)
-                except smtplib.SMTPRecipientsRefused:
-                    log.warning("mail server refused %s", message["To"])
-    except (OSError, smtplib.SMTPException) as error:
-        log.warning("could not send %d notification(s): %s", len(messages), error)

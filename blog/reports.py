@@ -131,9 +131,9 @@ def report_comment(
         comment.held_reason = f"held: {reports} reports"
         change_status_locked(comment, CommentStatus.PENDING, None, comment.held_reason)
     db.session.flush()
-    db.session.commit()
     if held:
-        notifications.comment_submitted(comment_id)  # moderators hear of it as of any held one
+        notifications.queue_submitted(comment_id)  # moderators hear of it as of any held one
+    db.session.commit()
     return ReportOutcome(comment_id, reports, held)
 
 

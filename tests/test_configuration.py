@@ -9,6 +9,8 @@ To add a variable: a row in the README table, a name in blog/config.py, and a ``
 from __future__ import annotations
 
 import email
+import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -18,16 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
 from blog import config as blog_config
-from blog import create_app, notifications
+from blog import create_app, outbox
 from blog.extensions import db
 from blog.models import Role
 from tests import factories
 from tests.commenting import post_comment
 from tests.redis_server import free_port, own_redis_server
+from tests.test_mail_delivery import PASSWORD, USER, RawInbox, authenticate, server_context
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEST_KEY = "configuration-test-key"
@@ -168,11 +173,10 @@ def redis_url_keeps_pages_and_limits_in_redis(site: Site) -> None:
         app = site.build({"BLOG_REDIS_URL": server.url}, RATELIMIT_ENABLED=True)
         slug = make_post(app, username="ann")
         assert app.test_client().get(f"/blog/{slug}/").status_code == 200
-        wrong = {"username": "ann", "password": "wrong"}
-        assert app.test_client().post("/login", data=wrong).status_code == 400
+        assert post_comment(app.test_client(), slug).status_code == 303
         client = redis.Redis.from_url(server.url)
         assert client.keys("blog:page:*"), "no page kept in Redis"
-        assert client.keys("LIMITS:*"), "no sign-in failure counted in Redis"
+        assert client.keys("LIMITS:*"), "the comment rate limit counted nothing in Redis"
         client.close()
 
 
@@ -201,10 +205,59 @@ def mail_goes_to_that_server_and_port_from_that_address(site: Site) -> None:
         app = site.build({**env, "BLOG_MAIL_FROM": "notices@blog.example"})
         slug = make_post(app, role=Role.ADMIN, email="admin@blog.example")
         assert post_comment(app.test_client(), slug).status_code == 303  # held: mail the admin
-        notifications.wait_for_mail(timeout=10)
+        outbox.wait_for_mail(timeout=10)
     finally:
         controller.stop()
     assert [m["From"] for m in inbox.messages] == ["notices@blog.example"]
+
+
+@check("BLOG_MAIL_SECURITY", "BLOG_MAIL_USERNAME", "BLOG_MAIL_PASSWORD")
+def mail_logs_in_over_starttls_with_that_account(site: Site) -> None:
+    """A server that takes mail only after STARTTLS and a login: with the three variables the
+    notification arrives, sent by that account; with a wrong password it waits in the outbox."""
+    ca = trustme.CA()
+    ca_file = site.tmp_path / "mail-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    inbox = RawInbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_context(ca),
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        authenticator=authenticate,
+    )
+    controller.start()
+    try:
+        env = {"BLOG_MAIL_SERVER": "127.0.0.1", "BLOG_MAIL_PORT": str(controller.port)}
+        login = {"BLOG_MAIL_USERNAME": USER, "BLOG_MAIL_PASSWORD": PASSWORD}
+        app = site.build(
+            {**env, **login, "BLOG_MAIL_SECURITY": "starttls"}, MAIL_CA_FILE=str(ca_file)
+        )
+        slug = make_post(app, role=Role.ADMIN, email="admin@blog.example")
+        assert post_comment(app.test_client(), slug).status_code == 303  # held: mail the admin
+        outbox.wait_for_mail(timeout=10)
+    finally:
+        controller.stop()
+    assert inbox.logins == [USER]
+
+
+@check("BLOG_LOG_FORMAT")
+def log_format_json_writes_one_json_line_per_request(site: Site) -> None:
+    app = site.build({"BLOG_LOG_FORMAT": "json"})
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("blog.request")
+    logger.addHandler(handler)
+    try:
+        app.test_client().get("/healthz")
+    finally:
+        logger.removeHandler(handler)
+    [line] = [json.loads(record.getMessage()) for record in records]
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/healthz", 200)
 
 
 @check("BLOG_SITE_URL")

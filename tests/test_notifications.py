@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from blog import notifications
+from blog import outbox
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Role, User
+from blog.models import Comment, CommentStatus, OutboxMessage, Role, User
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
@@ -43,7 +43,7 @@ class Inbox:
 
     def settled(self) -> list[tuple[list[str], EmailMessage]]:
         """Every message, once everything queued so far has been sent."""
-        notifications.wait_for_mail(timeout=10)
+        outbox.wait_for_mail(timeout=10)
         with self._changed:
             return list(self.messages)
 
@@ -66,7 +66,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     try:
         yield handler, port
     finally:
-        notifications.wait_for_mail(timeout=10)
+        outbox.wait_for_mail(timeout=10)
         controller.stop()
 
 
@@ -204,18 +204,21 @@ def test_a_dead_mail_server_loses_nothing_and_delays_nobody(
 ) -> None:
     # alembic's fileConfig (migrations/env.py) disables existing loggers when the migration
     # tests ran earlier in this process; the warning must still be seen here.
-    monkeypatch.setattr(logging.getLogger("blog.notifications"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("blog.outbox"), "disabled", False)
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     with app.app_context():
         factories.make_user(Role.MODERATOR, email="mod@blog.example")
-        post = factories.make_post()
-        with caplog.at_level(logging.WARNING, logger="blog.notifications"):
+        post = factories.make_post(author=factories.make_user(Role.AUTHOR, email=""))
+        with caplog.at_level(logging.WARNING, logger="blog.outbox"):
             response = post_comment(reader(app), post, body="Kept despite the mail")
             new_id = comment_id(response)
-            notifications.wait_for_mail(timeout=10)
+            outbox.wait_for_mail(timeout=10)
         assert "could not send" in caplog.text
         stored = db.session.get(Comment, new_id)
         assert stored is not None and stored.body_source == "Kept despite the mail"
+        waiting = db.session.scalars(select(OutboxMessage)).one()  # to be sent again later
+        assert waiting.recipient == "mod@blog.example" and waiting.sent_at is None
+        assert waiting.attempts == 1 and waiting.last_error
 
 
 def test_a_mail_server_that_never_answers_does_not_hold_up_the_reader(
@@ -233,4 +236,4 @@ def test_a_mail_server_that_never_answers_does_not_hold_up_the_reader(
             new_id = comment_id(post_comment(reader(app), post))
             assert time.monotonic() - started < 2.5  # well under the 3 s the sender waits
             assert db.session.get(Comment, new_id) is not None
-            notifications.wait_for_mail(timeout=10)
+            outbox.wait_for_mail(timeout=10)

@@ -176,7 +176,7 @@ def cross_site(error: CrossOriginRefused) -> Response:
 @csrf.exempt  # the signed token is the credential; mail clients POST it without a session
 def unsubscribe(token: str) -> str | tuple[str | Response, int]:
     """GET asks for confirmation (mail scanners follow links); POST unsubscribes (RFC 8058)."""
-    if request.method == "GET":
+    if request.method != "POST":
         email = notifications.read_unsubscribe_token(token)
     else:
         email = notifications.unsubscribe(token)

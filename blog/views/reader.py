@@ -257,7 +257,7 @@ def report(comment_id: int) -> Response:
 def confirm(token: str) -> Response | tuple[str | Response, int]:
     """GET asks (mail scanners follow links and must not confirm); POST confirms."""
     try:
-        if request.method == "GET":
+        if request.method != "POST":
             comment = comment_to_confirm(token)
             page = render_template("comment_confirm.html", comment=comment, token=token)
             return make_response(page), 200

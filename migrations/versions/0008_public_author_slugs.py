@@ -28,7 +28,7 @@ from slugify import slugify
 
 # revision identifiers, used by Alembic.
 revision = '0008_public_author_slugs'
-down_revision = '0006'
+down_revision = '0007_mail_outbox'
 branch_labels = None
 depends_on = None
 

@@ -51,7 +51,7 @@ def _list_page(
 @require(Action.MANAGE_CATEGORIES)
 def categories() -> Response | tuple[str, int]:
     """GET lists them with an empty "add" form; POST adds one."""
-    if request.method == "GET":
+    if request.method != "POST":
         return _list_page({}, {})
     form = CategoryForm()
     if not form.validate_on_submit():
@@ -101,7 +101,7 @@ def _edit_page(
 @require(Action.MANAGE_CATEGORIES)
 def category_edit(category_id: int) -> Response | tuple[str, int]:
     category = _category(category_id)
-    if request.method == "GET":
+    if request.method != "POST":
         values = {
             "name": category.name,
             "slug": category.slug,
@@ -137,7 +137,7 @@ def category_delete(category_id: int) -> Response | str | tuple[str | Response, 
     category = _category(category_id)
     if domain.is_default(category):
         return render_error(409, "“Uncategorized” is the default category and cannot be deleted.")
-    if request.method == "GET" or not ActionForm().validate_on_submit():
+    if request.method != "POST" or not ActionForm().validate_on_submit():
         return render_template("admin/category_delete.html", category=category)
     try:
         moved = domain.delete_category(actor(), category)

@@ -45,7 +45,7 @@ def _profile_page(
 @require(Action.ACCESS_ADMIN)
 def profile() -> Response | tuple[str, int]:
     user = actor()
-    if request.method == "GET":
+    if request.method != "POST":
         return _profile_page({"display_name": user.display_name, "email": user.email}, {})
     form = ProfileForm()
     values = {name: request.form.get(name, "") for name in ("display_name", "email")}

@@ -215,7 +215,7 @@ def post_delete(post_id: int) -> Response | str:
     """GET asks "are you sure?"; POST deletes."""
     post = _load(post_id)
     authorize(Action.DELETE_POST, post)
-    if request.method == "GET" or not ActionForm().validate_on_submit():
+    if request.method != "POST" or not ActionForm().validate_on_submit():
         return render_template("admin/post_delete.html", post=post)
     title = post.title
     authoring.delete_post(actor(), post)

@@ -25,7 +25,7 @@ def _page(
 @bp.route("/settings/", methods=["GET", "POST"])
 @require(Action.MANAGE_SETTINGS)
 def settings() -> Response | tuple[str, int]:
-    if request.method == "GET":
+    if request.method != "POST":
         return _page(form_values(load_settings()), {})
     typed = {name: request.form.get(name, "") for name in FIELDS}
     if not ActionForm().validate_on_submit() or csrf_expired():

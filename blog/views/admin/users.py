@@ -42,7 +42,7 @@ def _new_page(
 @bp.route("/users/new", methods=["GET", "POST"])
 @require(Action.MANAGE_USERS)
 def user_new() -> Response | tuple[str, int]:
-    if request.method == "GET":
+    if request.method != "POST":
         return _new_page({"role": Role.AUTHOR.value}, {})
     form = NewUserForm()
     typed = {n: request.form.get(n, "") for n in ("username", "display_name", "email", "role")}
@@ -107,7 +107,7 @@ def _stored(user: User) -> dict[str, Any]:
 def user_edit(user_id: int) -> Response | tuple[str, int]:
     """GET shows the account; POST saves its name, email and role (together, or not at all)."""
     user = _user(user_id)
-    if request.method == "GET":
+    if request.method != "POST":
         return _edit_page(user, _stored(user), {})
     form = EditUserForm()
     typed = {n: request.form.get(n, "") for n in ("display_name", "slug", "email", "role")}
