@@ -30,7 +30,9 @@ _LISTEN = re.compile(r"^    listen 80;$", re.M)
 _LISTEN_V6 = re.compile(r"^    listen \[::\]:80;\n", re.M)
 _UPSTREAM = re.compile(r"^    server 127\.0\.0\.1:8000;.*$", re.M)
 _CACHE_PATH = re.compile(r"^proxy_cache_path /var/lib/nginx/blog-cache ", re.M)
-_STATIC = re.compile(r"^        alias /srv/blog/static/;.*$", re.M)
+_STATIC = re.compile(
+    r"^        alias /srv/blog/venv/lib/python3\.11/site-packages/blog/_static/;.*$", re.M
+)
 
 MAIN_CONF = """\
 {user}worker_processes {workers};

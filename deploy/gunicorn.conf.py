@@ -1,6 +1,6 @@
 """gunicorn settings for the blog behind nginx (deploy/nginx/blog.conf).
 
-    gunicorn -c deploy/gunicorn.conf.py app:app          (deploy/blog.service runs this)
+    gunicorn -c /etc/blog/gunicorn.conf.py blog.wsgi:app   (deploy/blog.service runs this)
 
 Settings on the command line win over this file (the tests pass ``--bind``).
 

@@ -44,11 +44,12 @@ def app_environment(database_url: str, secret_key: str, redis_url: str | None) -
 
 @contextmanager
 def run_gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[str]:
-    """gunicorn -c deploy/gunicorn.conf.py app:app on a free loopback port; yields "host:port"."""
+    """gunicorn -c deploy/gunicorn.conf.py blog.wsgi:app on a free loopback port; yields
+    "host:port"."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "2", "app:app",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "2", "blog.wsgi:app",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -39,11 +39,11 @@ from tests.deployment import (
     sign_in,
     within,
 )
+from tests.services import PG_SKIP_REASON, PG_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("several-hosts")]
 
-PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("BLOG_TEST_REDIS_URL", "")
+REDIS_URL = os.environ.get("BLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ADMIN = "hosts-admin"
 
 
@@ -71,7 +71,7 @@ def fresh_address() -> str:
 def reachable() -> str | None:
     """Why the test cannot run here, or None."""
     if not PG_URL:
-        return "BLOG_TEST_DATABASE_URL is not set (PostgreSQL is needed for several hosts)"
+        return f"PostgreSQL is needed for several hosts: {PG_SKIP_REASON}"
     if not REDIS_URL:
         return "BLOG_TEST_REDIS_URL is not set (Redis is needed for several hosts)"
     engine = create_engine(PG_URL)
