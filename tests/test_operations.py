@@ -14,7 +14,6 @@ from sqlalchemy.exc import OperationalError
 from blog import create_app
 from tests import factories
 from tests.conftest import PG_URL
-from tests.test_auth_rate_limit import limited_app
 from tests.test_notifications import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -172,15 +171,3 @@ def test_an_unknown_log_format_is_refused_at_start(
     monkeypatch.setenv("BLOG_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="BLOG_LOG_FORMAT must be one of plain, json"):
         create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
-
-
-def test_a_503_for_a_lost_rate_limit_store_is_logged_with_its_cause(
-    make_app: Callable[..., Flask], request_log: pytest.LogCaptureFixture
-) -> None:
-    app = limited_app(make_app, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # no Redis there
-    response = app.test_client().post(
-        "/login", data={"username": "ann", "password": "x"}, headers={"X-Request-ID": "r-rl"}
-    )
-    assert response.status_code == 503
-    [cause] = [r for r in lines(request_log) if r.exc_info]
-    assert "rate-limit store" in cause.getMessage() and "id=r-rl" in cause.getMessage()

@@ -35,7 +35,7 @@ def _public_urls() -> list[str]:
         f"/archive/{year}/",
         "/category/travel/",
         "/tag/walks/",
-        "/author/ann/",
+        f"/author/{author.slug}/",
         "/search/?q=shared",
         "/feed/",
         "/feed/atom/",
