@@ -38,7 +38,7 @@ from blog.moderation import (
 from blog.permissions import Action, can
 from blog.posts import is_published, is_visible
 from blog.revisions import keep_revision
-from blog.sanitize import safe_http_url, sanitize_comment
+from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
 
 # WordPress's limits (wp_get_comment_fields_max_lengths).
@@ -133,8 +133,10 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
     if size > BODY_MAX_BYTES:
         errors["body"] = f"Your comment is too long: {size:,} bytes, the limit is 65,525."
     else:
-        body_html = sanitize_comment(body) if body.strip() else ""
-        if not body.strip():
+        body_html, failed = _sanitized(body)
+        if failed:
+            errors["body"] = failed
+        elif not body.strip():
             errors["body"] = "Please type your comment."
         elif not body_html:
             errors["body"] = (
@@ -147,6 +149,16 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
         parent_id = None
         errors["parent_id"] = REPLY_UNAVAILABLE
     return CleanFields(name, email, url, body, body_html, parent_id, errors)
+
+
+def _sanitized(body: str) -> tuple[str, str]:
+    """The body's HTML, or "" and the message of why it could not be sanitized."""
+    if not body.strip():
+        return "", ""
+    try:
+        return sanitize_comment(body), ""
+    except SanitizeFailed as failed:
+        return "", failed.message
 
 
 def _clean_email(email: str, required: bool) -> tuple[str, str | None]:
