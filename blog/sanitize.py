@@ -443,6 +443,7 @@ class _Tools:
         self.walker = getTreeWalker("etree")
         self.serializer = HTMLSerializer(
             quote_attr_values="always",
+            use_best_quote_char=False,  # `"` always, as nh3 writes it: the walls' outputs compare
             escape_lt_in_attrs=True,
             escape_rcdata=True,
             omit_optional_tags=False,
