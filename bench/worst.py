@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 
 from blog import create_app
 from blog.authoring import create_post
-from blog.comments import BODY_MAX_BYTES
+from blog.comments import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS
 from blog.extensions import db
 from blog.models import Comment, Role, User
 from blog.settings import save_settings
@@ -43,6 +43,12 @@ def _repeat(unit: str, size: int, head: str = "", tail: str = "") -> str:
     """``head`` + ``unit`` repeated + ``tail``, at most ``size`` UTF-8 bytes."""
     room = size - len((head + tail).encode())
     return head + unit * (room // len(unit.encode())) + tail
+
+
+def _spread(start: str, separator: str, count: int, size: int) -> str:
+    """``count`` pieces, each ``start`` and as many letters as fit, joined by ``separator``."""
+    room = size // count - len((start + separator).encode())
+    return separator.join([start + "a" * max(0, room)] * count)
 
 
 # A body of at most the given number of UTF-8 bytes, for each shape the issue names.
@@ -75,6 +81,13 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "www links": lambda n: _repeat("www.", n),
     "anchors": lambda n: _repeat('<a href="http://example.com/">x</a> ', n),
     "emails": lambda n: _repeat("a@example.com ", n),
+    # The worst that the limits of lines and links let through.
+    "lines at the line limit": lambda n: _spread("x", "\n", BODY_MAX_LINES, n),
+    "paragraphs at the line limit": lambda n: _spread("x", "\n\n", BODY_MAX_LINES // 2, n),
+    "links at the link limit": lambda n: _spread("http://example.com/", " ", BODY_MAX_LINKS, n),
+    "anchors at the link limit": lambda n: _spread(
+        '<a href="http://example.com/">', "</a> ", BODY_MAX_LINKS, n
+    ),
 }
 
 

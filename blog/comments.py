@@ -56,9 +56,10 @@ MAX_ID = 2**31 - 1
 # person typed, and PostgreSQL refuses NUL in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
-# What may become a link: a bare URL (linkified), a www. address or an <a> tag; counted on the
-# typed text, before any parser runs.
-_LINK_START = re.compile(r"https?://|www\.|<a[\s/>]", re.IGNORECASE)
+# What may become a link, counted on the typed text before any parser runs: an <a> tag, or a
+# bare http(s):// or www. address (linkified) that is not an attribute's value, an anchor's text
+# or the www. of an http:// address.
+_LINK_START = re.compile(r"<a[\s/>]|(?<![\w/\"'=.>])(?:https?://|www\.)", re.IGNORECASE)
 
 
 class CommentRejected(Exception):

@@ -40,7 +40,7 @@ from tests.commenting import field_errors, reader
 OVER_A_LIMIT = "the limit is"
 NOTHING_LEFT = "Nothing of your comment would show"
 REFUSED = {
-    **dict.fromkeys(["many lines", "many paragraphs", "bare links", "www links"], OVER_A_LIMIT),
+    **dict.fromkeys(["many lines", "many paragraphs", "bare links"], OVER_A_LIMIT),
     "anchors": OVER_A_LIMIT,
     "unclosed attribute": NOTHING_LEFT,
     "unclosed href": NOTHING_LEFT,
@@ -137,6 +137,18 @@ def test_a_comment_at_the_line_and_link_limits_passes_and_one_more_is_refused() 
     for body in (lines + "\none more", links + " www.example.com"):
         error = clean_fields(CommentForm(body=body), None, Settings()).errors["body"]
         assert "the limit is" in error
+
+
+def test_each_link_counts_once_however_it_is_written() -> None:
+    one_each = [
+        '<a href="https://www.example.org/">https://www.example.org/</a>',
+        "https://www.example.org/",
+        "<A HREF=http://example.org>x</A>",
+        "www.example.org",
+    ]
+    body = " and ".join(one_each * (BODY_MAX_LINKS // 4 + 1))
+    error = clean_fields(CommentForm(body=body), None, Settings()).errors["body"]
+    assert f"{BODY_MAX_LINKS + 4:,} links" in error
 
 
 def test_a_normal_long_comment_with_hundreds_of_lines_and_dozens_of_links_passes() -> None:
