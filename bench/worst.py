@@ -25,11 +25,12 @@ from flask.testing import FlaskClient
 
 from blog import create_app
 from blog.authoring import create_post
-from blog.comments import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS
+from blog.comments import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS, BODY_MAX_MARKUP
 from blog.extensions import db
 from blog.models import Comment, Role, User
 from blog.settings import save_settings
 from blog.spam import SPAM, SpamModel, save_model
+from blog.wxr import comment_text, wordpress_html
 
 TYPICAL = (
     "Thanks for this write-up! I tried the second approach on our staging box and it cut the\n"
@@ -85,9 +86,24 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "lines at the line limit": lambda n: _spread("x", "\n", BODY_MAX_LINES, n),
     "paragraphs at the line limit": lambda n: _spread("x", "\n\n", BODY_MAX_LINES // 2, n),
     "links at the link limit": lambda n: _spread("http://example.com/", " ", BODY_MAX_LINKS, n),
+    "less-than signs at the markup limit": lambda n: _spread("<", "", BODY_MAX_MARKUP, n),
+    "ampersands at the markup limit": lambda n: _spread("&", "", BODY_MAX_MARKUP, n),
+    "tags at the markup limit": lambda n: _spread("<b>", "", BODY_MAX_MARKUP // 2, n),
+    "nesting at the markup limit": lambda n: _spread("<blockquote>", "", BODY_MAX_MARKUP // 2, n),
     "anchors at the link limit": lambda n: _spread(
         '<a href="http://example.com/">', "</a> ", BODY_MAX_LINKS, n
     ),
+}
+
+
+# WordPress markup in an imported post or comment (an administrator's upload, up to 1 MiB).
+IMPORT_SHAPES: dict[str, Callable[[int], str]] = {
+    "unclosed captions": lambda n: _repeat("[caption", n, tail="[/caption]"),
+    "galleries without closer": lambda n: _repeat("[gallery]", n, tail="[/playlist]"),
+    "audio without closer": lambda n: _repeat("[audio]", n),
+    "unclosed HTML comments": lambda n: _repeat("<!--", n),
+    "unclosed pre": lambda n: _repeat("<pre>", n),
+    "long run of spaces": lambda n: _repeat(" ", n, "a", "b"),
 }
 
 
@@ -186,7 +202,22 @@ def run(names: list[str]) -> int:
             _print(name, sizes[1], full, half)
             worst = max(worst, full.post, full.queue, full.approve, full.page)
     print(f"\nworst request at the limit: {worst:.3f} s CPU")
+    _run_import()
     return 0
+
+
+def _run_import() -> None:
+    """The WordPress markup conversions of an import, at 512 kB and 1 MiB of hostile content."""
+    print("\nWXR import markup (post and comment conversions), CPU seconds")
+    for name, make in IMPORT_SHAPES.items():
+        costs = []
+        for size in (512 * 1024, 1024 * 1024):
+            content = make(size)
+            start = time.process_time()
+            wordpress_html(content)
+            comment_text(content)
+            costs.append(time.process_time() - start)
+        print(f"{name:32} 1 MiB {costs[1]:6.3f}  x2/x1 {costs[1] / max(costs[0], 1e-6):5.2f}")
 
 
 def _total(costs: Costs) -> float:

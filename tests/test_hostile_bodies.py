@@ -25,7 +25,14 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bench.worst import SHAPES
-from blog.comments import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS, CommentForm, clean_fields
+from blog.comments import (
+    BODY_MAX_BYTES,
+    BODY_MAX_LINES,
+    BODY_MAX_LINKS,
+    BODY_MAX_MARKUP,
+    CommentForm,
+    clean_fields,
+)
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
 from blog.sanitize import PARSER_FAILED, SanitizeFailed, sanitize_comment, second_wall
@@ -40,12 +47,19 @@ from tests.commenting import field_errors, reader
 OVER_A_LIMIT = "the limit is"
 NOTHING_LEFT = "Nothing of your comment would show"
 REFUSED = {
-    **dict.fromkeys(["many lines", "many paragraphs", "bare links"], OVER_A_LIMIT),
-    "anchors": OVER_A_LIMIT,
+    **dict.fromkeys(["many lines", "many paragraphs", "bare links", "anchors"], OVER_A_LIMIT),
+    **dict.fromkeys(["many ampersands", "many less-than signs", "unclosed tags"], OVER_A_LIMIT),
+    "deep nesting": OVER_A_LIMIT,
     "unclosed attribute": NOTHING_LEFT,
     "unclosed href": NOTHING_LEFT,
 }
-NASTIEST = ["huge decimal reference", "long run of digits", "open parentheses", "many lines"]
+NASTIEST = [
+    "huge decimal reference",
+    "long run of digits",
+    "open parentheses",
+    "many lines",
+    "tags at the markup limit",
+]
 
 
 def stored() -> int:
@@ -129,12 +143,13 @@ def test_preview_and_edit_answer_the_worst_bodies_without_a_500(app: Flask, shap
         assert edit.status_code == 303 and kept.body_source == body
 
 
-def test_a_comment_at_the_line_and_link_limits_passes_and_one_more_is_refused() -> None:
+def test_a_comment_at_the_line_link_and_markup_limits_passes_and_one_more_is_refused() -> None:
     lines = "\n".join(["Line."] * BODY_MAX_LINES)
     links = " ".join(f"https://example.org/{n}" for n in range(BODY_MAX_LINKS))
-    for body in (lines, links):
+    markup = "<b>x</b> &amp; " * (BODY_MAX_MARKUP // 5)  # 5 of < > & each
+    for body in (lines, links, markup):
         assert not clean_fields(CommentForm(body=body), None, Settings()).errors.get("body")
-    for body in (lines + "\none more", links + " www.example.com"):
+    for body in (lines + "\none more", links + " www.example.com", markup + "<"):
         error = clean_fields(CommentForm(body=body), None, Settings()).errors["body"]
         assert "the limit is" in error
 
