@@ -39,6 +39,7 @@ from blog.sanitize import PARSER_FAILED, SanitizeFailed, sanitize_comment, secon
 from blog.settings import Settings, save_settings
 from blog.spam import HAM, SPAM, SpamModel, load_model, save_model
 from blog.spam_features import Sample, features
+from blog.tokens import create_token
 from tests import factories
 from tests.commenting import field_errors, reader
 
@@ -203,6 +204,13 @@ def test_a_parser_failure_is_a_400_with_the_text_kept_everywhere_nothing_stored(
         assert saved.status_code == 400, action
         assert "Kept title" in saved.get_data(as_text=True)
         assert "Words that must not be lost" in saved.get_data(as_text=True)
+    token = create_token("editor").secret
+    api = editor.post(
+        "/api/v1/posts",
+        json={"title": "Kept title", "body": typed},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 400 and api.get_json()["error"]["fields"]["body"] == PARSER_FAILED
     db.session.expire_all()
     assert stored() == 1 and db.session.get(Comment, comment_id).body_source == "First."
     assert db.session.scalar(select(func.count(Post.id))) == 1
