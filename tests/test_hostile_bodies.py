@@ -35,7 +35,14 @@ from blog.comments import (
 )
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
-from blog.sanitize import PARSER_FAILED, SanitizeFailed, sanitize_comment, second_wall
+from blog.sanitize import (
+    MAX_AUTHOR_DEPTH,
+    PARSER_FAILED,
+    SanitizeFailed,
+    render_markdown,
+    sanitize_comment,
+    second_wall,
+)
 from blog.settings import Settings, save_settings
 from blog.spam import HAM, SPAM, SpamModel, load_model, save_model
 from blog.spam_features import Sample, features
@@ -307,3 +314,16 @@ def test_random_bodies_at_the_size_limit_are_cleaned_or_refused(body: str) -> No
     fields = clean_fields(CommentForm(body=body, name="A", email="a@b.org"), None, Settings())
     assert bool(fields.body_html) != bool(fields.errors.get("body"))
     features(Sample(body_html=fields.body_html))
+
+
+def test_an_author_html_nested_past_the_limit_is_a_400_with_the_text_kept(
+    app: Flask, client_as: Callable[[Role], FlaskClient]
+) -> None:
+    body = "Intro\n\n" + "<div>" * (MAX_AUTHOR_DEPTH + 1) + "deep"
+    data = {"title": "Nested", "body": body, "status": "draft", "action": "save"}
+    saved = client_as(Role.EDITOR).post("/admin/posts/new", data=data)
+    assert saved.status_code == 400 and f"the limit is {MAX_AUTHOR_DEPTH:,}" in saved.text
+    assert str(escape(body[:60])) in saved.text
+    assert db.session.scalar(select(func.count(Post.id))) == 0
+    wide = "<table>" + "<tr><td>cell" * 5_000 + "</table>"  # wide, not deep: it passes
+    assert render_markdown(wide).count("<td>") == 5_000
