@@ -18,7 +18,7 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Category, Post, PostStatus, Tag, User, utcnow
 from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
-from blog.sanitize import html_to_text, render_markdown
+from blog.sanitize import SanitizeFailed, html_to_text, render_markdown
 
 DEFAULT_CATEGORY_SLUG = "uncategorized"
 DEFAULT_CATEGORY_NAME = "Uncategorized"
@@ -190,8 +190,23 @@ def parse_tags(text: str) -> tuple[str, ...]:
 
 
 def preview_html(body: str) -> str:
-    """The body as readers will see it: Markdown rendered, then sanitized for authors."""
-    return render_markdown(clean_text(body, keep_newlines=True))
+    """The body as readers will see it: Markdown rendered, then sanitized for authors.
+
+    Raises PostRejected (the body's message) when a parser fails on it."""
+    errors: dict[str, str] = {}
+    rendered = _rendered(clean_text(body, keep_newlines=True), errors)
+    if errors:
+        raise PostRejected(errors, "The preview failed: please correct the marked fields.")
+    return rendered
+
+
+def _rendered(body: str, errors: dict[str, str]) -> str:
+    """The body's HTML; "" and a message in ``errors["body"]`` when a parser fails on it."""
+    try:
+        return render_markdown(body)
+    except SanitizeFailed as failed:
+        errors["body"] = failed.message
+        return ""
 
 
 def write_post(actor: User, changes: PostChanges) -> Post:
@@ -305,7 +320,7 @@ def _resolve_author(actor: User, post: Post | None, changes: PostChanges) -> int
 def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
     errors: dict[str, str] = {}
     title, body, excerpt = _validate_text(changes, errors)
-    body_html = render_markdown(body) if "body" not in errors else ""
+    body_html = _rendered(body, errors) if "body" not in errors else ""
     begin_write()
     try:
         post = _require_post(post_id) if post_id is not None else None

@@ -39,7 +39,7 @@ from blog.moderation import (
 from blog.permissions import Action, can
 from blog.posts import is_published, is_visible
 from blog.revisions import keep_revision
-from blog.sanitize import safe_http_url, sanitize_comment
+from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
 
 # WordPress's limits (wp_get_comment_fields_max_lengths).
@@ -47,12 +47,23 @@ NAME_MAX = 245
 EMAIL_MAX = 100
 URL_MAX = 200
 BODY_MAX_BYTES = 65_525
+# Ours, far past what people write (docs/limits.md): a long comment has a few hundred lines and
+# dozens of links. They bound the work of the parsers, the queue and the spam filter.
+BODY_MAX_LINES = 3_000
+BODY_MAX_LINKS = 500
+# `<`, `>` and `&`: each costs the parsers an entity or a tag (65,525 of them cost 0.85 s); a
+# long HTML snippet pasted as code has a few thousand.
+BODY_MAX_MARKUP = 10_000
 MAX_ID = 2**31 - 1
 
 # Control characters other than tab and newline, and lone surrogates: never part of what a
 # person typed, and PostgreSQL refuses NUL in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
+# What may become a link, counted on the typed text before any parser runs: an <a> tag, or a
+# bare http(s):// or www. address (linkified) that is not an attribute's value, an anchor's text
+# or the www. of an http:// address.
+_LINK_START = re.compile(r"<a[\s/>]|(?<![\w/\"'=.>])(?:https?://|www\.)", re.IGNORECASE)
 
 
 class CommentRejected(Exception):
@@ -129,25 +140,49 @@ def clean_fields(form: CommentForm, user: User | None, settings: Settings) -> Cl
     if url_error:
         errors["url"] = url_error
     body = _CONTROL.sub("", form.body.replace("\r\n", "\n").replace("\r", "\n"))
-    size = len(body.encode("utf-8", "surrogatepass"))
-    body_html = ""
-    if size > BODY_MAX_BYTES:
-        errors["body"] = f"Your comment is too long: {size:,} bytes, the limit is 65,525."
-    else:
-        body_html = sanitize_comment(body) if body.strip() else ""
-        if not body.strip():
-            errors["body"] = "Please type your comment."
-        elif not body_html:
-            errors["body"] = (
-                "Nothing of your comment would show once unsafe markup is taken out. "
-                "Please write it as plain text."
-            )
+    body_html, body_error = _clean_body(body)
+    if body_error:
+        errors["body"] = body_error
     try:
         parent_id = parse_id(form.parent_id)
     except ValueError:
         parent_id = None
         errors["parent_id"] = REPLY_UNAVAILABLE
     return CleanFields(name, email, url, body, body_html, parent_id, errors)
+
+
+def _clean_body(body: str) -> tuple[str, str]:
+    """The body's sanitized HTML, or "" and the message of what is wrong with it.
+
+    The limits are checked first, in linear time, so that the parsers never see a refused body.
+    """
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > BODY_MAX_BYTES:
+        return "", f"Your comment is too long: {size:,} bytes, the limit is 65,525."
+    if not body.strip():
+        return "", "Please type your comment."
+    lines = body.count("\n") + 1
+    if lines > BODY_MAX_LINES:
+        return "", f"Your comment has {lines:,} lines; the limit is {BODY_MAX_LINES:,}."
+    markup = body.count("<") + body.count(">") + body.count("&")
+    if markup > BODY_MAX_MARKUP:
+        return "", (
+            f"Your comment has {markup:,} of the characters <, > and &; "
+            f"the limit is {BODY_MAX_MARKUP:,}."
+        )
+    links = len(_LINK_START.findall(body))
+    if links > BODY_MAX_LINKS:
+        return "", f"Your comment has {links:,} links; the limit is {BODY_MAX_LINKS:,}."
+    try:
+        body_html = sanitize_comment(body)
+    except SanitizeFailed as failed:
+        return "", failed.message
+    if not body_html:
+        return "", (
+            "Nothing of your comment would show once unsafe markup is taken out. "
+            "Please write it as plain text."
+        )
+    return body_html, ""
 
 
 def _clean_email(email: str, required: bool) -> tuple[str, str | None]:

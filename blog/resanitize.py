@@ -9,6 +9,7 @@ own short write transaction so that the site keeps taking comments meanwhile.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, Post
-from blog.sanitize import render_markdown, sanitize_comment
+from blog.sanitize import SanitizeFailed, render_markdown, sanitize_comment
 
 BATCH = 500
 
@@ -56,7 +57,7 @@ def _rerender(
         updates = [
             {"id": row_id, "body_html": fresh}
             for row_id, source, stored in rows
-            if (fresh := render(source or "")) != stored
+            if (fresh := _rendered(render, source or "")) != stored
         ]
         if updates:
             db.session.execute(update(model), updates)
@@ -64,3 +65,12 @@ def _rerender(
         checked += len(rows)
         changed += len(updates)
         last_id = rows[-1][0]
+
+
+def _rendered(render: Callable[[str], str], source: str) -> str:
+    """The fresh HTML; the source shown as typed (escaped) when a parser now fails on it, since
+    HTML made by an older sanitizer is not trusted either."""
+    try:
+        return render(source)
+    except SanitizeFailed:
+        return html.escape(source)

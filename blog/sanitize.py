@@ -1,24 +1,34 @@
 """The only place HTML is cleaned: readers' comments, authors' Markdown, and URLs.
 
-Two layers. bleach (pinned >=6.4,<7, unmaintained since 2026-06-05) applies the tag and attribute
+Three layers. bleach (pinned >=6.4,<7, unmaintained since 2026-06-05) applies the tag and attribute
 allowlists. Its output is then parsed again with html5lib, the way a browser reads it, and every
 element, attribute and URL is re-checked independently before the tree is serialized: bleach alone
-lets a blocked scheme followed only by digits through (`javascript:123`).
+lets a blocked scheme followed only by digits through (`javascript:123`). Last, nh3 (ammonia on
+html5ever, a parser that shares nothing with bleach's) cleans the result with the same allowlist;
+where it would change anything, its stricter output is kept and a warning logged.
+
+Cost: every step is linear in the text, and the inputs that made a parser raise or slow down
+(numeric character references of thousands of digits) are rewritten before it: docs/limits.md.
+A failure inside any of the parsers is raised as SanitizeFailed, which callers turn into a 400
+with the text kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
+import nh3
 from bleach.html5lib_shim import (
     BleachHTMLParser,
     Filter,
@@ -30,6 +40,8 @@ from bleach.linkifier import LinkifyFilter
 from bleach.sanitizer import Cleaner
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+
+log = logging.getLogger(__name__)
 
 # WordPress's comment allowlist ($allowedtags); `p` and `br` are added by us, never by the reader.
 COMMENT_TAGS = frozenset(
@@ -68,7 +80,18 @@ HTTP_SCHEMES = frozenset({"http", "https"})
 URL_ATTRIBUTES: Mapping[str, frozenset[str]] = {"href": URL_SCHEMES, "cite": URL_SCHEMES}
 IMAGE_SCHEMES = HTTP_SCHEMES
 COMMENT_LINK_REL = "nofollow ugc noopener"
+PARSER_FAILED = (
+    "Your text could not be read as HTML (a parser failed on it). "
+    "Please remove unusual markup or character references and try again."
+)
 MAX_COMMENT_TAGS = 1000
+MAX_AUTHOR_DEPTH = 1000  # html5lib took 25 s for 20,000 nested <div> (quadratic in depth)
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_NOT_NESTING = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+    | {"track", "wbr", "param", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody"}
+    | {"tfoot", "option", "optgroup", "rb", "rt", "rp", "rtc", "colgroup", "caption"}
+)
 AUTHOR_REL_VALUES = frozenset({"nofollow", "noopener", "noreferrer", "ugc", "sponsored", "me"})
 
 _LANGUAGE_CLASS = re.compile(r"language-[\w+#.-]{1,40}")
@@ -81,13 +104,18 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp
 _BARE_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]{2,}(?::\d{1,5})?(?:[/?#].*)?", re.IGNORECASE)
 _TAG_START = re.compile(r"<[a-zA-Z/!?]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
+# A numeric character reference; html5lib and html.unescape turn its digits into an int, which
+# raises past 4,300 decimal digits (and costs quadratic time before that).
+_NUMERIC_REFERENCE = re.compile(r"&#(?:([xX])0*([0-9a-fA-F]+)|0*([0-9]+))")
+MAX_REFERENCE_DIGITS = 8  # U+10FFFF, the last code point, has 7 decimal and 6 hex digits
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 _TEXT_ALIGN = re.compile(r"text-align:\s*(left|center|right)")
 _URL_END = r"""[^\s{}|\\^`<>"!?.,;:'*]"""
 # Bare URLs made clickable, WordPress's make_clickable rule: http(s)://... or www.... only, so
-# "setup.py", "ftp://host" or "javascript:x" never become links.
+# "setup.py", "ftp://host" or "javascript:x" never become links. A match starts only at the first
+# of a run of opening parentheses: tried from each of them, a long run cost quadratic time.
 _LINKIFY_URL = re.compile(
-    rf"""\(*(?<![\w@.:/\\-])
+    rf"""(?<!\()\(*(?<![\w@.:/\\-])
     (?:https?://[\w-]+(?:\.[\w-]+)*|www\.[\w-]+(?:\.[\w-]+)+)
     (?::\d{{1,5}})?
     (?:[/?#](?:[^\s{{}}|\\^`<>"]*{_URL_END})?)?""",
@@ -127,6 +155,15 @@ def safe_http_url(value: str) -> str | None:
     return url if host else None
 
 
+class SanitizeFailed(ValueError):
+    """The text could not be cleaned: one of the parsers failed on it. ``message`` is for the
+    person who typed it; nothing of theirs should be lost or stored."""
+
+    def __init__(self, message: str = PARSER_FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def sanitize_comment(text: str) -> str:
     """Turn a reader's comment into safe HTML.
 
@@ -134,14 +171,14 @@ def sanitize_comment(text: str) -> str:
     typed. Blank lines make paragraphs, single newlines `<br>`. Bare http(s) and www. URLs become
     links; every link has `rel="nofollow ugc noopener"` and an http, https, mailto or relative
     href (an unsafe href is removed, its text kept). A comment with more than MAX_COMMENT_TAGS
-    tag-like `<` is shown entirely as typed. Never raises on any str.
+    tag-like `<` is shown entirely as typed. Raises SanitizeFailed if a parser fails on it.
     """
     text = _clean_text(text)
     if not text.strip():
         return ""
     if len(_TAG_START.findall(text)) > MAX_COMMENT_TAGS:
         text = html.escape(text, quote=False)  # html5lib is quadratic in nesting depth
-    return _recheck(_tools().comment_cleaner.clean(text), _COMMENT_POLICY)
+    return _guarded(_clean_comment, text)
 
 
 def sanitize_author_html(html: str) -> str:
@@ -150,17 +187,57 @@ def sanitize_author_html(html: str) -> str:
     Disallowed tags are removed (their text kept), except script, style, iframe, object, embed and
     the other DROP_CONTENT_TAGS, which go with their content. No style, event handler or class
     (but `language-*` on code) survives; href and cite are http, https, mailto or relative, img
-    src http, https or relative.
+    src http, https or relative. Raises SanitizeFailed if a parser fails on it.
     """
     html = _clean_text(html)
     if not html.strip():
         return ""
-    return _recheck(_tools().author_cleaner.clean(html), _AUTHOR_POLICY)
+    depth = nesting_depth(html)
+    if depth > MAX_AUTHOR_DEPTH:
+        raise SanitizeFailed(
+            f"The HTML is nested {depth:,} elements deep; the limit is {MAX_AUTHOR_DEPTH:,}. "
+            "Please close the elements you open."
+        )
+    return _guarded(_clean_author_html, html)
+
+
+def nesting_depth(html: str) -> int:
+    """How deep the elements of ``html`` nest, estimated from its tags in linear time: an
+    opening tag goes one deeper and a closing tag one back, except void elements and those whose
+    end tag is optional (a browser closes them itself). html5lib's cost grows with the square
+    of the real depth."""
+    depth = deepest = 0
+    for closing, name in _TAG_NAME.findall(html):
+        if name.lower() in _NOT_NESTING:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def render_markdown(source: str) -> str:
-    """Render an author's Markdown (CommonMark, tables, strikethrough, raw HTML) to safe HTML."""
-    return sanitize_author_html(_tools().markdown.render(_clean_text(source)))
+    """Render an author's Markdown (CommonMark, tables, strikethrough, raw HTML) to safe HTML.
+
+    Raises SanitizeFailed if the Markdown parser or a sanitizer fails on it."""
+    rendered = _guarded(_tools().markdown.render, _clean_text(source))
+    return sanitize_author_html(rendered)
+
+
+def second_wall(html: str, *, author: bool = False) -> str:
+    """nh3's cleaning of already sanitized HTML with the same allowlist (the author's wider one
+    with ``author``): ``html`` itself when nh3 would change nothing, else nh3's stricter result,
+    with a warning logged that names the input by a short digest only."""
+    cleaned = nh3.clean(html, **(_NH3_AUTHOR if author else _NH3_COMMENT))
+    if _canonical(cleaned) == _canonical(html):
+        return html
+    digest = hashlib.sha256(html.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    log.warning(
+        "nh3 changed the output of bleach (%s HTML, %d characters, sha256 %s); nh3's kept",
+        "author" if author else "comment",
+        len(html),
+        digest,
+    )
+    return cleaned
 
 
 def count_links(html: str) -> int:
@@ -197,6 +274,71 @@ def html_to_text(html: str, limit: int | None = None) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+# --- the edge: failures, references, the second wall -----------------------------------------
+
+
+def _guarded(clean: Callable[[str], str], text: str) -> str:
+    """``clean(text)``, any failure of a parser raised as SanitizeFailed."""
+    try:
+        return clean(text)
+    except SanitizeFailed:
+        raise
+    except Exception as error:  # a parser's bug can raise anything: refuse the text, never 500
+        log.warning("a parser failed on %d characters: %s", len(text), type(error).__name__)
+        raise SanitizeFailed() from error
+
+
+def _short_reference(match: re.Match[str]) -> str:
+    hex_mark, hex_digits, digits = match.groups()
+    value = hex_digits or digits
+    if len(value) > MAX_REFERENCE_DIGITS:  # past U+10FFFF: a browser shows U+FFFD
+        return "&#65533"
+    return f"&#{hex_mark or ''}{value}"
+
+
+def short_references(text: str) -> str:
+    """``text`` with each numeric character reference's leading zeros dropped and a reference
+    past the last code point replaced by U+FFFD's, as a browser reads them: what the parsers see
+    then has at most MAX_REFERENCE_DIGITS digits per reference. Linear time."""
+    return _NUMERIC_REFERENCE.sub(_short_reference, text) if "&#" in text else text
+
+
+def _clean_comment(text: str) -> str:
+    cleaned = _tools().comment_cleaner.clean(short_references(text))
+    return second_wall(_recheck(cleaned, _COMMENT_POLICY))
+
+
+def _clean_author_html(text: str) -> str:
+    cleaned = _tools().author_cleaner.clean(short_references(text))
+    return second_wall(_recheck(cleaned, _AUTHOR_POLICY), author=True)
+
+
+def _nh3_options(tags: frozenset[str], attributes: Mapping[str, frozenset[str]]) -> dict[str, Any]:
+    return {
+        "tags": set(tags),
+        "attributes": {tag: set(names) for tag, names in attributes.items()},
+        "url_schemes": set(URL_SCHEMES),
+        "link_rel": None,
+        "strip_comments": True,
+    }
+
+
+_NH3_COMMENT = {
+    **_nh3_options(COMMENT_TAGS | GENERATED_TAGS, COMMENT_ATTRIBUTES),
+    "tag_attribute_values": {"a": {"rel": {COMMENT_LINK_REL}}},
+}
+_NH3_AUTHOR = {
+    **_nh3_options(AUTHOR_TAGS, AUTHOR_ATTRIBUTES),
+    "clean_content_tags": set(DROP_CONTENT_TAGS),
+}
+
+
+def _canonical(html: str) -> str:
+    """What html5lib's and html5ever's serializers write differently for the same tree: nh3
+    escapes `>` in attribute values and writes U+00A0 as `&nbsp;`."""
+    return html.replace("&gt;", ">").replace("&nbsp;", "\u00a0")
+
+
 # --- URL check ------------------------------------------------------------------------------
 
 
@@ -206,7 +348,7 @@ def _checked_url(value: str, schemes: frozenset[str], *, allow_relative: bool) -
         return None
     decoded = url
     for _ in range(5):  # `&amp;#106;` is `&#106;` is `j`: keep decoding while it changes
-        decoded, previous = html.unescape(decoded), decoded
+        decoded, previous = html.unescape(short_references(decoded)), decoded
         if decoded == previous:
             break
     else:
@@ -271,7 +413,7 @@ class _AuthorCleaner(Cleaner):
             consume_entities=False,
             namespaceHTMLElements=False,
         )
-        self._walk = self.walker
+        self._walk = _TreeWalker
         self.walker = self._walk_without_dropped
 
     def _walk_without_dropped(self, tree: Element) -> _DropContentFilter:
@@ -317,17 +459,43 @@ def _markdown() -> MarkdownIt:
     return md
 
 
+_EtreeWalker: Any = getTreeWalker("etree")
+
+
+class _TreeWalker(_EtreeWalker):  # type: ignore[misc]
+    """html5lib's etree walker, without its quadratic step: going back up to a parent, it found
+    the parent's position by counting and searching the grandparent's children (a table of
+    10,000 rows took 6 s). Here each element's children are indexed once per walk."""
+
+    def __init__(self, tree: Element) -> None:
+        super().__init__(tree)
+        self._positions: dict[Element, dict[Element, int]] = {}
+
+    def getParentNode(self, node: Any) -> Any:  # html5lib's name
+        if not isinstance(node, tuple) or node[3] == "text" or len(node[2]) < 2:
+            return super().getParentNode(node)
+        parents = node[2]
+        parent = parents.pop()
+        grandparent = parents[-1]
+        positions = self._positions.get(grandparent)
+        if positions is None:
+            positions = self._positions[grandparent] = {c: i for i, c in enumerate(grandparent)}
+        return parent, positions[parent], parents, None
+
+
 class _Tools:
     """Parsers and cleaners, built once per thread: bleach's Cleaner is not thread-safe."""
 
     def __init__(self) -> None:
         self.comment_cleaner = _comment_cleaner()
+        self.comment_cleaner.walker = _TreeWalker
         self.author_cleaner = _AuthorCleaner()
         self.markdown = _markdown()
         self.parser = HTMLParser(namespaceHTMLElements=False)
-        self.walker = getTreeWalker("etree")
+        self.walker = _TreeWalker
         self.serializer = HTMLSerializer(
             quote_attr_values="always",
+            use_best_quote_char=False,  # `"` always, as nh3 writes it: the walls' outputs compare
             escape_lt_in_attrs=True,
             escape_rcdata=True,
             omit_optional_tags=False,

@@ -15,14 +15,18 @@ from html import unescape
 from urllib.parse import urlsplit
 
 from blog.models import Comment
+from blog.sanitize import short_references
 
 # --- Features --------------------------------------------------------------------------------
 
+# Every pattern here runs in time linear in the text (docs/limits.md): none may try an unbounded
+# repetition again from each position of a long run, as `[a-z][a-z0-9+.-]*://` did (a word of
+# 60,000 letters cost 20 s) and `\d+\s?usd` did on a long number.
 _HREF = re.compile(r'href="([^"]*)"')
-_TAG = re.compile(r"<[^>]*>")
-_URLISH = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S*", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")
+_URLISH = re.compile(r"(?:[a-z][a-z0-9+.-]{0,31}://|www\.)\S*", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
-_MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?[$€£¥]|\d+\s?(?:usd|eur|btc|usdt)\b", re.IGNORECASE)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\d\s?[$€£¥]|\d\s?(?:usd|eur|btc|usdt)\b", re.IGNORECASE)
 _UA_FAMILIES = [
     (name, re.compile(pattern, re.IGNORECASE))
     for name, pattern in (
@@ -73,7 +77,7 @@ def features(sample: Sample) -> frozenset[str]:
     """The comment's features, each a short string such as ``w:casino`` or ``link:example.ru``."""
     found: set[str] = set()
     hosts = link_hosts(sample.body_html)
-    text = _URLISH.sub(" ", unescape(_TAG.sub(" ", sample.body_html)))
+    text = _URLISH.sub(" ", _decoded(_TAG.sub(" ", sample.body_html)))
     words = [w for w in _WORD.findall(text.casefold()) if 1 < len(w) <= 30]
     found.update("w:" + word for word in words)
     found.update(_domain_features("link", host) for host in hosts if host)
@@ -97,7 +101,13 @@ def features(sample: Sample) -> frozenset[str]:
 
 def link_hosts(body_html: str) -> list[str]:
     """The host of each link of sanitized HTML, in order ("" for a link without one)."""
-    return [host_of(unescape(href)) for href in _HREF.findall(body_html)]
+    return [host_of(_decoded(href)) for href in _HREF.findall(body_html)]
+
+
+def _decoded(html: str) -> str:
+    """Character references decoded; a reference of thousands of digits would make
+    html.unescape raise (and cost quadratic time) without short_references."""
+    return unescape(short_references(html))
 
 
 def _domain_features(prefix: str, value: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -274,17 +275,20 @@ def _item_term(element: Element) -> WxrTerm:
 
 # --- WordPress markup to HTML ---------------------------------------------------------------
 
-_CAPTION = re.compile(r"\[(?:wp_)?caption([^\]]*)\](.*?)\[/(?:wp_)?caption\]", re.S | re.I)
+# A shortcode's attributes stop at the next `[` as well as `]`: when they could run over `[`, an
+# opener without its `]` scanned on to the next shortcode's, for each opener (quadratic).
+_CAPTION = re.compile(r"\[(?:wp_)?caption([^\][]*)\](.*?)\[/(?:wp_)?caption\]", re.S | re.I)
 _CAPTION_IMAGE = re.compile(r"\s*((?:<a\s[^>]*>\s*)?<img\s[^>]*>(?:\s*</a>)?)(.*)", re.S | re.I)
-_EMBED = re.compile(r"\[embed[^\]]*\](.*?)\[/embed\]", re.S | re.I)
-_MEDIA = re.compile(
-    r"\[(audio|video)(\s[^\]]*)?\](?:(.*?)\[/\1\])?", re.S | re.I
-)  # [video mp4="..."][/video]
-_DROPPED = re.compile(r"\[(gallery|playlist)(\s[^\]]*)?\](?:.*?\[/\1\])?", re.S | re.I)
+_EMBED = re.compile(r"\[embed[^\][]*\](.*?)\[/embed\]", re.S | re.I)
 _ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
 _URL_ATTRIBUTES = ("src", "mp4", "m4v", "webm", "ogv", "mp3", "ogg", "m4a", "wav", "wmv", "flv")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)  # block markers, <!--more-->, notes
 _PRE = re.compile(r"<pre[\s>].*?</pre>", re.S | re.I)
+# The closing marks of the lazy patterns above (see _sub_closed).
+_CAPTION_END = re.compile(r"\[/(?:wp_)?caption\]", re.I)
+_EMBED_END = re.compile(r"\[/embed\]", re.I)
+_HTML_COMMENT_END = re.compile(r"-->")
+_PRE_END = re.compile(r"</pre>", re.I)
 _BLOCK_START = re.compile(
     r"<(?:address|article|aside|blockquote|caption|col|colgroup|dd|details|div|dl|dt|"
     r"fieldset|figcaption|figure|footer|h[1-6]|header|hgroup|hr|li|main|menu|nav|ol|p|"
@@ -325,16 +329,51 @@ def wordpress_html(content: str) -> str:
     as WordPress itself shows a shortcode whose plugin is gone.
     """
     text = content.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CAPTION.sub(_caption, text)
-    text = _EMBED.sub(lambda m: _media_link(m[1]), text)
-    text = _MEDIA.sub(_media, text)
-    text = _DROPPED.sub("", text)
-    text = _HTML_COMMENT.sub("", text)
+    text = _sub_closed(_CAPTION, _CAPTION_END, _caption, text)
+    text = _sub_closed(_EMBED, _EMBED_END, lambda m: _media_link(m[1]), text)
+    text = _sub_kinds(("audio", "video"), _media, text)  # [video mp4="..."][/video]
+    text = _sub_kinds(("gallery", "playlist"), "", text)
+    text = _sub_closed(_HTML_COMMENT, _HTML_COMMENT_END, "", text)
     return autop(text)
 
 
+def _sub_kinds(
+    kinds: tuple[str, ...], replacement: str | Callable[[re.Match[str]], str], text: str
+) -> str:
+    """Replace the shortcodes of these kinds, each with its content up to its own closing mark
+    when it has one (groups: kind, attributes, content), in linear time: past a kind's last
+    closing mark only the opening shortcode is matched (see _sub_closed)."""
+    for kind in kinds:
+        opener = rf"\[({kind})(\s[^\][]*)?\]"
+        end = 0
+        for found in re.finditer(rf"\[/{kind}\]", text, re.I):
+            end = found.end()
+        head = re.compile(opener + r"(?:(.*?)\[/\1\])?", re.S | re.I).sub(replacement, text[:end])
+        text = head + re.compile(opener + "()", re.I).sub(replacement, text[end:])
+    return text
+
+
+def _sub_closed(
+    pattern: re.Pattern[str],
+    closer: re.Pattern[str],
+    replacement: str | Callable[[re.Match[str]], str],
+    text: str,
+) -> str:
+    """``pattern.sub`` for a pattern that ends with ``closer`` after a lazy ``.*?``, in linear
+    time: only the text up to the last closer is searched. Past it no opener can be closed, and
+    each opener's scan to the end of the text made the work quadratic in the number of openers.
+    """
+    end = 0
+    for found in closer.finditer(text):
+        end = found.end()
+    return pattern.sub(replacement, text[:end]) + text[end:] if end else text
+
+
 _COMMENT_BREAK = re.compile(r"<br\s*/?>\n?", re.I)
-_COMMENT_PARAGRAPH = re.compile(r"\s*</?p(?:\s[^>]*)?>\s*", re.I)
+# `(?<!\s)`: a match starts only where a run of spaces does (a match from inside a run would
+# start at its beginning anyway); tried from each space of a long run, it was quadratic.
+_COMMENT_PARAGRAPH = re.compile(r"(?<!\s)\s*</?p(?:\s[^>]*)?>\s*", re.I)
+_LINE_BREAK = re.compile(r"(?<!\s)\s*\n\s*")
 
 
 def comment_text(content: str) -> str:
@@ -366,13 +405,13 @@ def autop(text: str) -> str:
         kept.append(match[0])
         return f"\n\n\x00{len(kept) - 1}\x00\n\n"  # a block of its own
 
-    text = _PRE.sub(keep, text.replace("\x00", ""))
+    text = _sub_closed(_PRE, _PRE_END, keep, text.replace("\x00", ""))
     chunks = [c.strip() for c in re.split(r"\n\s*\n", text) if c.strip()]
     blocks = []
     for chunk in chunks:
         if _BLOCK_START.match(chunk) or re.fullmatch(r"\x00\d+\x00", chunk):
             blocks.append(chunk)
         else:
-            blocks.append("<p>" + re.sub(r"\s*\n\s*", "<br>\n", chunk) + "</p>")
+            blocks.append("<p>" + _LINE_BREAK.sub("<br>\n", chunk) + "</p>")
     joined = "\n\n".join(blocks)
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m[1])], joined)

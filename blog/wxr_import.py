@@ -49,6 +49,7 @@ from blog.models import (
     utcnow,
 )
 from blog.sanitize import (
+    SanitizeFailed,
     html_to_text,
     render_markdown,
     safe_http_url,
@@ -108,6 +109,9 @@ def import_wxr(document: WxrDocument, progress: Progress | None = None) -> Impor
     except SQLAlchemyError as error:
         db.session.rollback()
         raise WxrError(f"The import failed and nothing was stored: {error}") from error
+    except SanitizeFailed as error:
+        db.session.rollback()
+        raise WxrError(f"The import failed and nothing was stored: {error.message}") from error
     except BaseException:
         db.session.rollback()
         raise

@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blog.sanitize import (
+    MAX_AUTHOR_DEPTH,
+    SanitizeFailed,
     count_links,
     html_to_text,
     render_markdown,
@@ -345,7 +347,9 @@ def test_nul_and_lone_surrogates_do_not_crash() -> None:
 def test_deeply_nested_markup_neither_crashes_nor_hangs() -> None:
     assert_inert(sanitize_comment("<b>" * 5000 + "x"), COMMENT)
     assert_inert(sanitize_comment("<blockquote>\n\n" * 900 + "x"), COMMENT)
-    assert_inert(sanitize_author_html("<div>" * 3000 + "x"), AUTHOR)
+    assert_inert(sanitize_author_html("<div>" * MAX_AUTHOR_DEPTH + "x"), AUTHOR)
+    with pytest.raises(SanitizeFailed, match="nested 3,000 elements deep"):
+        sanitize_author_html("<div>" * 3000 + "x")  # refused: html5lib is quadratic in depth
 
 
 def test_comment_with_absurd_amount_of_markup_is_shown_as_typed() -> None:

@@ -171,10 +171,10 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
             return _page(post, values, first_errors(form), form_refusal(), status=400)
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
         return _page(post, values, errors, "The post was not saved.", status=400)
-    if request.form.get("action") == "preview":
-        return _page(post, values, preview=authoring.preview_html(form.body.data or ""))
     changes = _changes(form)
     try:
+        if request.form.get("action") == "preview":
+            return _page(post, values, preview=authoring.preview_html(changes.body))
         if post is None:
             saved = authoring.write_post(actor(), changes)
         else:
