@@ -25,6 +25,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bench.worst import SHAPES
+from blog.authoring import MAX_BODY_MARKUP
 from blog.comments import (
     BODY_MAX_BYTES,
     BODY_MAX_LINES,
@@ -327,3 +328,20 @@ def test_an_author_html_nested_past_the_limit_is_a_400_with_the_text_kept(
     assert db.session.scalar(select(func.count(Post.id))) == 0
     wide = "<table>" + "<tr><td>cell" * 5_000 + "</table>"  # wide, not deep: it passes
     assert render_markdown(wide).count("<td>") == 5_000
+
+
+def test_a_post_past_the_markup_limit_is_a_400_with_the_text_kept_and_one_at_it_is_saved(
+    app: Flask, client_as: Callable[[Role], FlaskClient]
+) -> None:
+    """html5lib appends each character reference to one growing text node (quadratic): a post
+    body holds at most MAX_BODY_MARKUP of <, > and &, which still render within a second."""
+    editor = client_as(Role.EDITOR)
+    over = "Code:\n\n" + "<" * (MAX_BODY_MARKUP + 1)
+    data = {"title": "Brackets", "body": over, "status": "draft", "action": "save"}
+    refused = editor.post("/admin/posts/new", data=data)
+    assert refused.status_code == 400 and f"the limit is {MAX_BODY_MARKUP:,}" in refused.text
+    assert "&lt;" * 50 in refused.text  # the typed text is back in the form
+    assert db.session.scalar(select(func.count(Post.id))) == 0
+    at_limit = {**data, "body": "Code:\n\n" + "<" * MAX_BODY_MARKUP}
+    assert editor.post("/admin/posts/new", data=at_limit).status_code in (302, 303)
+    assert db.session.scalar(select(func.count(Post.id))) == 1
