@@ -220,7 +220,10 @@ def parse_query(raw: str) -> SearchQuery:
 
 
 def _words(text: str) -> list[str]:
-    return [w.casefold()[:MAX_TERM_LENGTH] for w in _WORD.findall(text)]
+    # Fold case first and compose again: casefold() can decompose a letter ("ῶ" becomes "ω" and
+    # a combining mark, which is no word character), so words are found in the folded text.
+    folded = unicodedata.normalize("NFC", text.casefold())
+    return [w[:MAX_TERM_LENGTH] for w in _WORD.findall(folded)]
 
 
 def fts5_match(query: SearchQuery) -> str:
