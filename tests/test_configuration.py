@@ -8,20 +8,15 @@ To add a variable: a row in the README table, a name in blog/config.py, and a ``
 
 from __future__ import annotations
 
-import email
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -32,7 +27,7 @@ from blog.models import Role
 from tests import factories
 from tests.commenting import post_comment
 from tests.redis_server import free_port, own_redis_server
-from tests.test_mail_delivery import PASSWORD, USER, RawInbox, authenticate, server_context
+from tests.smtp import PASSWORD, USER, Inbox, RawInbox, secure_server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TEST_KEY = "configuration-test-key"
@@ -180,20 +175,6 @@ def redis_url_keeps_pages_and_limits_in_redis(site: Site) -> None:
         client.close()
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-
 @check("BLOG_MAIL_SERVER", "BLOG_MAIL_PORT", "BLOG_MAIL_FROM")
 def mail_goes_to_that_server_and_port_from_that_address(site: Site) -> None:
     controller_module = pytest.importorskip("aiosmtpd.controller")
@@ -208,7 +189,7 @@ def mail_goes_to_that_server_and_port_from_that_address(site: Site) -> None:
         outbox.wait_for_mail(timeout=10)
     finally:
         controller.stop()
-    assert [m["From"] for m in inbox.messages] == ["notices@blog.example"]
+    assert [m["From"] for _, m in inbox.messages] == ["notices@blog.example"]
 
 
 @check("BLOG_MAIL_SECURITY", "BLOG_MAIL_USERNAME", "BLOG_MAIL_PASSWORD")
@@ -219,28 +200,14 @@ def mail_logs_in_over_starttls_with_that_account(site: Site) -> None:
     ca_file = site.tmp_path / "mail-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     inbox = RawInbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=server_context(ca),
-        require_starttls=True,
-        auth_required=True,
-        auth_require_tls=True,
-        authenticator=authenticate,
-    )
-    controller.start()
-    try:
-        env = {"BLOG_MAIL_SERVER": "127.0.0.1", "BLOG_MAIL_PORT": str(controller.port)}
+    with secure_server(inbox, ca) as port:
+        env = {"BLOG_MAIL_SERVER": "127.0.0.1", "BLOG_MAIL_PORT": str(port)}
         login = {"BLOG_MAIL_USERNAME": USER, "BLOG_MAIL_PASSWORD": PASSWORD}
-        app = site.build(
-            {**env, **login, "BLOG_MAIL_SECURITY": "starttls"}, MAIL_CA_FILE=str(ca_file)
-        )
+        env = {**env, **login, "BLOG_MAIL_SECURITY": "starttls"}
+        app = site.build(env, MAIL_CA_FILE=str(ca_file))
         slug = make_post(app, role=Role.ADMIN, email="admin@blog.example")
         assert post_comment(app.test_client(), slug).status_code == 303  # held: mail the admin
         outbox.wait_for_mail(timeout=10)
-    finally:
-        controller.stop()
     assert inbox.logins == [USER]
 
 

@@ -5,7 +5,6 @@ worker that dies mid-send, several senders at once); RFC 8058 headers as they go
 from __future__ import annotations
 
 import re
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -28,33 +26,8 @@ from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
 from tests.conftest import login
-from tests.test_notifications import Inbox, free_port
-
-USER, PASSWORD = "blog", "s3cret pass"
-
-
-class RawInbox(Inbox):
-    """Keeps the bytes each message arrived as, and who logged in to send it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.raw: list[bytes] = []
-        self.logins: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.original_content or envelope.content)
-        self.logins.append(session.auth_data.decode() if session.authenticated else "")
-        return await super().handle_DATA(server, session, envelope)
-
-
-def authenticate(
-    _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
-) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False, auth_data=data.login if ok else None)
+from tests.smtp import PASSWORD, USER, RawInbox, secure_server
+from tests.test_notifications import free_port
 
 
 @pytest.fixture(scope="module")
@@ -69,53 +42,20 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
     return str(path)
 
 
-def server_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
-
-
 @pytest.fixture
 def starttls_server(ca: trustme.CA) -> Iterator[tuple[RawInbox, int]]:
     """STARTTLS and a login (LOGIN or PLAIN) required before any mail is taken."""
     handler = RawInbox()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=server_context(ca),
-        require_starttls=True,
-        auth_required=True,
-        auth_require_tls=True,
-        authenticator=authenticate,
-    )
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        outbox.wait_for_mail(timeout=10)
-        controller.stop()
+    with secure_server(handler, ca) as port:
+        yield handler, port
 
 
 @pytest.fixture
 def tls_server(ca: trustme.CA) -> Iterator[tuple[RawInbox, int]]:
     """Implicit TLS (as on port 465): TLS from the first byte, then a login."""
     handler = RawInbox()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        ssl_context=server_context(ca),
-        auth_required=True,
-        auth_require_tls=False,  # aiosmtpd only knows of STARTTLS; this socket is TLS throughout
-        authenticator=authenticate,
-    )
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        outbox.wait_for_mail(timeout=10)
-        controller.stop()
+    with secure_server(handler, ca, implicit_tls=True) as port:
+        yield handler, port
 
 
 def mail_config(port: int, ca_file: str, **extra: Any) -> dict[str, Any]:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import email
 import logging
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,30 +20,7 @@ from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
 from tests.conftest import login
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self._changed = threading.Condition()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self._changed:
-            self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-            self._changed.notify_all()
-        return "250 Message accepted for delivery"
-
-    def settled(self) -> list[tuple[list[str], EmailMessage]]:
-        """Every message, once everything queued so far has been sent."""
-        outbox.wait_for_mail(timeout=10)
-        with self._changed:
-            return list(self.messages)
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpt, m in self.settled() if address in rcpt]
+from tests.smtp import Inbox
 
 
 def free_port() -> int:

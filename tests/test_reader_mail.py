@@ -21,7 +21,8 @@ from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
 from tests.conftest import login
-from tests.test_notifications import Inbox, free_port
+from tests.smtp import Inbox
+from tests.test_notifications import free_port
 
 SITE = "https://blog.example"
 
