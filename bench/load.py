@@ -139,14 +139,14 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """TERM the whole process group, then KILL it if it is still there after 10 s."""
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """TERM the whole process group, then KILL it if it is still there after ``grace`` s."""
     if process.poll() is not None:
         return
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -179,7 +179,7 @@ def serve(
         _wait_ready(server, ready_path, expected_workers=_workers(setting))
         yield server
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def _workers(setting: WorkerSetting) -> int:

@@ -9,18 +9,18 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from bench.load import stop_process_group
 from bench.nginx import ROOT, SERVER_NAME, free_port, wait_for_port
 
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
@@ -60,14 +60,7 @@ def run_gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[s
         wait_for_port(port, process, "gunicorn", log)
         yield f"127.0.0.1:{port}"
     finally:
-        if process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process, grace=20)
 
 
 @dataclass

@@ -42,7 +42,7 @@ from flask import Flask
 from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import OperationalError
 
-from bench.load import child_pids, free_port
+from bench.load import child_pids, free_port, stop_process_group
 from blog.counts import find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
@@ -157,13 +157,7 @@ def gunicorn(tmp_path: Path, database_url: str, **config: Any) -> Iterator[Gunic
         wait_for(lambda: _answers(server), f"gunicorn to answer ({log})")
         yield server
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)
 
 
 def _answers(server: Gunicorn) -> bool:
