@@ -450,10 +450,10 @@ def conditional(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if request.method not in ("GET", "HEAD") or current_user.is_authenticated:
-            response = make_response(view(*args, **kwargs))
-            response.cache_control.private = True
-            response.cache_control.no_cache = True
-            return response
+            fresh = make_response(view(*args, **kwargs))
+            fresh.cache_control.private = True
+            fresh.cache_control.no_cache = True
+            return fresh
         from blog.templating import content_version_and_time
 
         version, modified = content_version_and_time()

@@ -21,7 +21,7 @@ from blog.authoring import (
     make_slug,
     unique_slug,
 )
-from blog.database import begin_write
+from blog.database import begin_write, rows_changed
 from blog.extensions import db
 from blog.models import Category, Post, User, post_categories
 from blog.permissions import Action, ensure
@@ -54,12 +54,14 @@ def is_default(category: Category) -> bool:
 
 def category_tree() -> list[CategoryRow]:
     """Every category, parents before their children, siblings by name; two queries."""
-    counts = dict(
+    counts: dict[int, int] = dict(
         db.session.execute(
             select(post_categories.c.category_id, func.count()).group_by(
                 post_categories.c.category_id
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     everything = list(db.session.scalars(select(Category).order_by(Category.name, Category.id)))
     ids = {c.id for c in everything}
@@ -224,8 +226,7 @@ def _move_orphans(category_id: int, fallback_id: int) -> int:
         pc.c.category_id == category_id,
         ~exists().where(and_(other.c.post_id == pc.c.post_id, other.c.category_id != category_id)),
     )
-    result = db.session.execute(insert(pc).from_select(["post_id", "category_id"], orphans))
-    return max(result.rowcount or 0, 0)
+    return max(rows_changed(insert(pc).from_select(["post_id", "category_id"], orphans)) or 0, 0)
 
 
 def _repoint_primaries(category_id: int, fallback_id: int) -> None:

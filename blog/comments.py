@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Integer, Select, bindparam, false, func, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -41,6 +51,7 @@ from blog.posts import is_published, is_visible
 from blog.revisions import keep_revision
 from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
+from blog.spam_features import Sample
 
 # WordPress's limits (wp_get_comment_fields_max_lengths).
 NAME_MAX = 245
@@ -282,7 +293,7 @@ def submit_comment(
         if fields.parent_id is not None:
             parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
         history = _history(post.id, fields, ip_address)
-        sample = spam.Sample(fields.name, fields.email, fields.url, fields.body_html, user_agent)
+        sample = Sample(fields.name, fields.email, fields.url, fields.body_html, user_agent)
         spam_score = spam.submission_score(sample, settings)
     candidate = Candidate(
         name=fields.name,
@@ -404,7 +415,7 @@ def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
 def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, object, bool]]:
     """The history of a sender: parameters "post_id", "name", "digest" (of the body), "email"
     (compared only ``with_email``) and "ip_address" (only ``with_ip``)."""
-    email = bindparam("email")
+    email: BindParameter[str] = bindparam("email")
     duplicate = duplicate_exists(
         bindparam("post_id", type_=Integer),
         bindparam("digest", type_=Comment.body_digest.type),

@@ -84,10 +84,10 @@ def coerce(name: str, raw: Any) -> Any:
         if not 0 <= number <= 1:  # NaN fails too
             raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.")
         return number
-    value = str(raw)
-    if name == "default_comments_page" and value not in {"oldest", "newest"}:
+    text = str(raw)
+    if name == "default_comments_page" and text not in {"oldest", "newest"}:
         raise InvalidSetting("default_comments_page must be oldest or newest.")
-    return value
+    return text
 
 
 # Not a setting: a stamp of the last change to public content, kept beside the settings so that
