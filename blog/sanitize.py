@@ -640,11 +640,8 @@ def _with_line_breaks(content: _Content) -> _Content:
     return result
 
 
-def _make_paragraphs(container: Element) -> None:
-    """WordPress's wpautop on a parsed tree: blank lines split paragraphs, blockquotes stand alone.
-
-    Structure is built as elements, never as markup strings, so text cannot turn into tags.
-    """
+def _paragraph_groups(container: Element) -> list[_Content | Element]:
+    """The container's content split at blank lines, each blockquote a group of its own."""
     groups: list[_Content | Element] = []
     current: _Content = []
     for item in _take_content(container):
@@ -660,18 +657,31 @@ def _make_paragraphs(container: Element) -> None:
                 groups.append(current)
                 current = [part]
     groups.append(current)
+    return groups
+
+
+def _paragraph(group: _Content) -> Element | None:
+    """A ``<p>`` of a group, trimmed; None when nothing is left of it."""
+    if group and isinstance(group[0], str):
+        group[0] = group[0].lstrip()
+    if group and isinstance(group[-1], str):
+        group[-1] = group[-1].rstrip()
+    if not any(isinstance(item, Element) or item for item in group):
+        return None
+    paragraph = Element("p")
+    _fill(paragraph, _with_line_breaks(group))
+    return paragraph
+
+
+def _make_paragraphs(container: Element) -> None:
+    """WordPress's wpautop on a parsed tree: blank lines split paragraphs, blockquotes stand alone.
+
+    Structure is built as elements, never as markup strings, so text cannot turn into tags.
+    """
     blocks: list[Element] = []
-    for group in groups:
-        if isinstance(group, Element):
-            blocks.append(group)
-            continue
-        if group and isinstance(group[0], str):
-            group[0] = group[0].lstrip()
-        if group and isinstance(group[-1], str):
-            group[-1] = group[-1].rstrip()
-        if any(isinstance(item, Element) or item for item in group):
-            paragraph = Element("p")
-            _fill(paragraph, _with_line_breaks(group))
-            blocks.append(paragraph)
+    for group in _paragraph_groups(container):
+        block = group if isinstance(group, Element) else _paragraph(group)
+        if block is not None:
+            blocks.append(block)
     for number, block in enumerate(blocks):
         _fill(container, ["\n", block] if number else [block])
