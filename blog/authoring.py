@@ -335,6 +335,43 @@ def _resolve_author(actor: User, post: Post | None, changes: PostChanges) -> int
     return changes.author_id
 
 
+def _checked_author(
+    actor: User, post: Post | None, changes: PostChanges, errors: dict[str, str]
+) -> int:
+    """The post's author id; a message in ``errors`` when that author is not active. Raises
+    NotAllowed when ``actor`` may not publish the post (or for that author)."""
+    author_id = _resolve_author(actor, post, changes)
+    author = db.session.get(User, author_id)
+    if author is None or not author.active:
+        errors["author"] = "Choose an active author."
+    was_public = post is not None and post.status == PostStatus.PUBLISHED
+    if changes.status == PostStatus.PUBLISHED or was_public:
+        target = post or Post(author_id=author_id)
+        ensure(actor, Action.PUBLISH_POST, target)
+        if post is not None and author_id != post.author_id:
+            ensure(actor, Action.PUBLISH_POST, Post(author_id=author_id))
+    return author_id
+
+
+def _publication_time(post: Post | None, changes: PostChanges) -> datetime | None:
+    """The publication time to store: the typed one (UTC, its seconds kept when only the
+    minutes were shown), the earlier one, or now for a post being published."""
+    was_public = post is not None and post.status == PostStatus.PUBLISHED
+    published_at = changes.published_at
+    if published_at is not None and published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)  # the form's dates are UTC
+    if (
+        post is not None
+        and published_at is not None
+        and post.published_at is not None
+        and post.published_at.replace(second=0, microsecond=0) == published_at
+    ):
+        published_at = post.published_at  # the form shows minutes; keep the seconds
+    if changes.status == PostStatus.PUBLISHED and published_at is None:
+        published_at = (post.published_at if was_public and post else None) or utcnow()
+    return published_at
+
+
 def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
     errors: dict[str, str] = {}
     title, body, excerpt = _validate_text(changes, errors)
@@ -342,33 +379,13 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
     begin_write()
     try:
         post = _require_post(post_id) if post_id is not None else None
-        author_id = _resolve_author(actor, post, changes)
-        author = db.session.get(User, author_id)
-        if author is None or not author.active:
-            errors["author"] = "Choose an active author."
-        was_public = post is not None and post.status == PostStatus.PUBLISHED
-        if changes.status == PostStatus.PUBLISHED or was_public:
-            target = post or Post(author_id=author_id)
-            ensure(actor, Action.PUBLISH_POST, target)
-            if post is not None and author_id != post.author_id:
-                ensure(actor, Action.PUBLISH_POST, Post(author_id=author_id))
+        author_id = _checked_author(actor, post, changes, errors)
         slug = _choose_slug(title, changes.slug, post_id, errors)
         chosen, primary = _choose_categories(actor, changes, errors)
         if errors:
             raise PostRejected(errors)
         chosen = chosen or [default_category()]
-        published_at = changes.published_at
-        if published_at is not None and published_at.tzinfo is None:
-            published_at = published_at.replace(tzinfo=UTC)  # the form's dates are UTC
-        if (
-            post is not None
-            and published_at is not None
-            and post.published_at is not None
-            and post.published_at.replace(second=0, microsecond=0) == published_at
-        ):
-            published_at = post.published_at  # the form shows minutes; keep the seconds
-        if changes.status == PostStatus.PUBLISHED and published_at is None:
-            published_at = (post.published_at if was_public and post else None) or utcnow()
+        published_at = _publication_time(post, changes)
         if post is None:
             post = Post(author_id=author_id)
             db.session.add(post)

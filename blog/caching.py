@@ -450,10 +450,7 @@ def conditional(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if request.method not in ("GET", "HEAD") or current_user.is_authenticated:
-            response = make_response(view(*args, **kwargs))
-            response.cache_control.private = True
-            response.cache_control.no_cache = True
-            return response
+            return _never_shared(make_response(view(*args, **kwargs)))
         from blog.templating import content_version_and_time
 
         version, modified = content_version_and_time()
@@ -470,23 +467,36 @@ def conditional(view: F) -> F:
             response = make_response(view(*args, **kwargs))
         else:
             response = _render_shared(view, args, kwargs, etag)
-        if response.status_code not in (200, 304):
-            return response
-        # Header values written directly: this runs on every page served from the cache.
-        headers = response.headers
-        headers["ETag"] = f'"{etag}"'
-        if modified is not None:
-            headers["Last-Modified"] = http_date(modified)
-        if "Vary" in headers:
-            response.vary.add("Cookie")
-        else:
-            headers["Vary"] = "Cookie"
-        # A page that wrote to the session (it would send a cookie) is nobody else's either.
-        private = personal.strip("|") or session.modified
-        headers["Cache-Control"] = PRIVATE_PAGE if private else SHARED_PAGE
+        if response.status_code in (200, 304):
+            _add_validators(response, etag, modified, personal=bool(personal.strip("|")))
         return response
 
     return cast(F, wrapped)
+
+
+def _never_shared(response: Response) -> Response:
+    """A signed-in user's page, or the answer to a form: ``private, no-cache``, no validators."""
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response
+
+
+def _add_validators(
+    response: Response, etag: str, modified: datetime | None, personal: bool
+) -> None:
+    """ETag, Last-Modified, ``Vary: Cookie`` and whether a shared cache may keep the page."""
+    # Header values written directly: this runs on every page served from the cache.
+    headers = response.headers
+    headers["ETag"] = f'"{etag}"'
+    if modified is not None:
+        headers["Last-Modified"] = http_date(modified)
+    if "Vary" in headers:
+        response.vary.add("Cookie")
+    else:
+        headers["Vary"] = "Cookie"
+    # A page that wrote to the session (it would send a cookie) is nobody else's either.
+    private = personal or session.modified
+    headers["Cache-Control"] = PRIVATE_PAGE if private else SHARED_PAGE
 
 
 def page_format(app: Flask) -> str:

@@ -21,7 +21,7 @@ from blog.authoring import (
     make_slug,
     unique_slug,
 )
-from blog.database import begin_write
+from blog.database import begin_write, rows_changed
 from blog.extensions import db
 from blog.models import Category, Post, User, post_categories
 from blog.permissions import Action, ensure
@@ -54,12 +54,14 @@ def is_default(category: Category) -> bool:
 
 def category_tree() -> list[CategoryRow]:
     """Every category, parents before their children, siblings by name; two queries."""
-    counts = dict(
+    counts: dict[int, int] = dict(
         db.session.execute(
             select(post_categories.c.category_id, func.count()).group_by(
                 post_categories.c.category_id
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     everything = list(db.session.scalars(select(Category).order_by(Category.name, Category.id)))
     ids = {c.id for c in everything}
@@ -113,26 +115,40 @@ def _validated(
         fields["name"] = f"Category names have at most {MAX_CATEGORY_NAME} characters."
     if len(description) > MAX_DESCRIPTION:
         fields["description"] = f"Descriptions have at most {MAX_DESCRIPTION:,} characters."
-    parent = None
-    if parent_id is not None:
-        parent = db.session.get(Category, parent_id)
-        if parent is None:
-            fields["parent"] = "That parent category no longer exists."
-        elif own_id is not None and parent.id in _descendants(own_id):
-            fields["parent"] = "A category cannot sit inside itself or one of its own children."
-    if typed_slug:
-        final = make_slug(typed_slug)
-        taken = select(Category.name).where(Category.slug == final)
-        if own_id is not None:
-            taken = taken.where(Category.id != own_id)
-        other = db.session.scalar(taken)
-        if other is not None:
-            fields["slug"] = f"The address “{final}” is used by the category “{other}”."
-    else:
-        final = unique_slug(Category, name or "category", exclude_id=own_id)
+    parent = _checked_parent(parent_id, own_id, fields)
+    final = _chosen_slug(typed_slug, name, own_id, fields)
     if fields:
         raise CategoryRejected(NOT_SAVED, fields)
     return name, final, parent, description
+
+
+def _checked_parent(
+    parent_id: int | None, own_id: int | None, fields: dict[str, str]
+) -> Category | None:
+    """The parent category; a message in ``fields`` when it is gone or would make a loop."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Category, parent_id)
+    if parent is None:
+        fields["parent"] = "That parent category no longer exists."
+    elif own_id is not None and parent.id in _descendants(own_id):
+        fields["parent"] = "A category cannot sit inside itself or one of its own children."
+    return parent
+
+
+def _chosen_slug(typed_slug: str, name: str, own_id: int | None, fields: dict[str, str]) -> str:
+    """The typed slug (a message in ``fields`` when another category has it), or a free one
+    made from the name."""
+    if not typed_slug:
+        return unique_slug(Category, name or "category", exclude_id=own_id)
+    final = make_slug(typed_slug)
+    taken = select(Category.name).where(Category.slug == final)
+    if own_id is not None:
+        taken = taken.where(Category.id != own_id)
+    other = db.session.scalar(taken)
+    if other is not None:
+        fields["slug"] = f"The address “{final}” is used by the category “{other}”."
+    return final
 
 
 def create_category(
@@ -224,8 +240,7 @@ def _move_orphans(category_id: int, fallback_id: int) -> int:
         pc.c.category_id == category_id,
         ~exists().where(and_(other.c.post_id == pc.c.post_id, other.c.category_id != category_id)),
     )
-    result = db.session.execute(insert(pc).from_select(["post_id", "category_id"], orphans))
-    return max(result.rowcount or 0, 0)
+    return max(rows_changed(insert(pc).from_select(["post_id", "category_id"], orphans)) or 0, 0)
 
 
 def _repoint_primaries(category_id: int, fallback_id: int) -> None:

@@ -9,10 +9,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Integer, Select, bindparam, false, func, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,6 +38,7 @@ from blog.moderation import (
     REPLY_UNAVAILABLE,
     REPLYABLE,
     Candidate,
+    Decision,
     History,
     ModerationError,
     ParentFacts,
@@ -41,6 +53,7 @@ from blog.posts import is_published, is_visible
 from blog.revisions import keep_revision
 from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
+from blog.spam_features import Sample
 
 # WordPress's limits (wp_get_comment_fields_max_lengths).
 NAME_MAX = 245
@@ -265,25 +278,17 @@ def submit_comment(
     make this fail. Raises CommentRejected; nothing is stored then.
     """
     settings = settings or load_settings()
-    user = submitter.user
-    ip_address = _CONTROL.sub("", submitter.ip_address)[:45]
-    user_agent = _CONTROL.sub("", submitter.user_agent)[:255]
-    fields = clean_fields(form, user, settings)
-    by_moderator = user is not None and can(user, Action.MODERATE, post)
+    sender = Submitter(
+        submitter.user,
+        _CONTROL.sub("", submitter.ip_address)[:45],
+        _CONTROL.sub("", submitter.user_agent)[:255],
+    )
+    fields = clean_fields(form, sender.user, settings)
+    by_moderator = sender.user is not None and can(sender.user, Action.MODERATE, post)
     now = utcnow()
-    history, parent, post_id, spam_score = History(), None, post.id, None
+    history, parent, spam_score = History(), None, None
     if not fields.errors:
-        begin_write()
-        locked = db.session.scalars(_locked_post(), {"post_id": post_id}).one_or_none()
-        if locked is None or not is_visible(locked, now):
-            db.session.rollback()
-            raise CommentRejected("This post does not take comments.", 404)
-        post = locked
-        if fields.parent_id is not None:
-            parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
-        history = _history(post.id, fields, ip_address)
-        sample = spam.Sample(fields.name, fields.email, fields.url, fields.body_html, user_agent)
-        spam_score = spam.submission_score(sample, settings)
+        post, parent, history, spam_score = _checked_in_lock(post.id, fields, sender, settings, now)
     candidate = Candidate(
         name=fields.name,
         email=fields.email,
@@ -291,8 +296,8 @@ def submit_comment(
         body=fields.body,
         body_html=fields.body_html,
         submitted_at=now,
-        ip_address=ip_address,
-        user_agent=user_agent,
+        ip_address=sender.ip_address,
+        user_agent=sender.user_agent,
         honeypot=form.website,
         errors=fields.errors,
         parent_requested=fields.parent_id is not None or "parent_id" in fields.errors,
@@ -306,24 +311,57 @@ def submit_comment(
         raise CommentRejected(
             decision.reason, decision.http_status, decision.fields, decision.retry_after
         )
-    decision = awaiting_confirmation(decision, user, fields.email, settings)
-    comment = Comment(
+    decision = awaiting_confirmation(decision, sender.user, fields.email, settings)
+    return _store(_new_comment(post, form, fields, sender, decision, now))
+
+
+def _checked_in_lock(
+    post_id: int, fields: CleanFields, sender: Submitter, settings: Settings, now: datetime
+) -> tuple[Post, ParentFacts | None, History, float | None]:
+    """Begin the write and lock the post; its parent, the sender's history and the spam score.
+    Raises CommentRejected (404) when the post no longer takes comments."""
+    begin_write()
+    locked = db.session.scalars(_locked_post(), {"post_id": post_id}).one_or_none()
+    if locked is None or not is_visible(locked, now):
+        db.session.rollback()
+        raise CommentRejected("This post does not take comments.", 404)
+    parent = None
+    if fields.parent_id is not None:
+        parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
+    history = _history(locked.id, fields, sender.ip_address)
+    sample = Sample(fields.name, fields.email, fields.url, fields.body_html, sender.user_agent)
+    return locked, parent, history, spam.submission_score(sample, settings)
+
+
+def _new_comment(
+    post: Post,
+    form: CommentForm,
+    fields: CleanFields,
+    sender: Submitter,
+    decision: Decision,
+    now: datetime,
+) -> Comment:
+    return Comment(
         post_id=post.id,
         parent_id=fields.parent_id,
         author_name=fields.name,
         author_email=fields.email,
         author_url=fields.url,
-        user_id=user.id if user is not None else None,
+        user_id=sender.user.id if sender.user is not None else None,
         body_source=fields.body,
         body_html=fields.body_html,
         status=decision.status,
         held_reason=decision.reason,
-        ip_address=ip_address,
-        user_agent=user_agent,
+        ip_address=sender.ip_address,
+        user_agent=sender.user_agent,
         notify_replies=form.notify_replies and bool(fields.email),
         notify_approved=form.notify_approved and bool(fields.email),
         created_at=now,
     )
+
+
+def _store(comment: Comment) -> Comment:
+    """Add the new comment, its first moderation event and its count; queue its mail; commit."""
     db.session.add(comment)
     try:
         db.session.flush()
@@ -334,12 +372,12 @@ def submit_comment(
         ModerationEvent(
             comment_id=comment.id,
             from_status=None,
-            to_status=decision.status,
-            reason=decision.reason,
-            at=now,
+            to_status=comment.status,
+            reason=comment.held_reason,
+            at=comment.created_at,
         )
     )
-    apply_count_delta(post.id, count_delta(None, decision.status))
+    apply_count_delta(comment.post_id, count_delta(None, comment.status))
     db.session.flush()
     stored_id = comment.id
     notifications.queue_submitted(stored_id)  # committed with the comment, sent after
@@ -404,7 +442,7 @@ def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
 def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, object, bool]]:
     """The history of a sender: parameters "post_id", "name", "digest" (of the body), "email"
     (compared only ``with_email``) and "ip_address" (only ``with_ip``)."""
-    email = bindparam("email")
+    email: BindParameter[str] = bindparam("email")
     duplicate = duplicate_exists(
         bindparam("post_id", type_=Integer),
         bindparam("digest", type_=Comment.body_digest.type),

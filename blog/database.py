@@ -7,17 +7,17 @@ concurrent writers queue on the busy timeout instead of failing mid-transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Executable, create_engine, event
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
 
 from blog.extensions import db
 
-_BEGIN_OPTION = "blog_sqlite_begin"
+_BEGIN_OPTION: Final = "blog_sqlite_begin"
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -143,3 +143,15 @@ def begin_write() -> None:
         session.rollback()
     if db.engine.dialect.name == "sqlite":
         session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE in the session; the number of rows it changed.
+
+    SQLAlchemy types ``Session.execute``'s result as ``Result``; for these statements it is a
+    ``CursorResult``, which has the count.
+    """
+    result = db.session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not an INSERT, UPDATE or DELETE: {statement}")
+    return result.rowcount

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from feedgen.feed import FeedEntry, FeedGenerator
 from flask import url_for
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from blog.extensions import db
-from blog.models import Category, Comment, CommentStatus, Post, post_categories, utcnow
+from blog.models import Category, Comment, CommentStatus, Post, Tag, post_categories, utcnow
 from blog.posts import category_path, descendant_ids, is_published
 from blog.sanitize import html_to_text
 
@@ -48,7 +49,7 @@ class Site:
     title: str
     tagline: str
 
-    def link(self, endpoint: str, **values: object) -> str:
+    def link(self, endpoint: str, **values: Any) -> str:  # Any: url_for's values
         """The absolute URL of an endpoint of this application."""
         return self.url.rstrip("/") + url_for(endpoint, **values)
 
@@ -149,7 +150,8 @@ def _post_entry(entry: FeedEntry, post: Post, site: Site) -> None:
     entry.summary(xml_safe(post.excerpt or html_to_text(post.body_html, limit=300)))
     entry.content(xml_safe(post.body_html), type="html")
     entry.comments(link + "#comments")
-    for term in [*post.categories, *post.tags]:
+    terms: list[Category | Tag] = [*post.categories, *post.tags]
+    for term in terms:
         entry.category(term=xml_safe(term.name))
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from blog.extensions import db
+from blog.extensions import Base
 
 
 def utcnow() -> datetime:
@@ -100,7 +100,7 @@ def generated_author_slug() -> str:
 
 post_categories = Table(
     "post_categories",
-    db.metadata,
+    Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
     # A category's posts: covering, so an archive's count never reads the table.
@@ -109,14 +109,14 @@ post_categories = Table(
 
 post_tags = Table(
     "post_tags",
-    db.metadata,
+    Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
 )
 
 
-class User(db.Model):
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,7 +155,7 @@ class User(db.Model):
         return f"<User {self.username} ({self.role})>"
 
 
-class Category(db.Model):
+class Category(Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +172,7 @@ class Category(db.Model):
         return f"<Category {self.slug}>"
 
 
-class Tag(db.Model):
+class Tag(Base):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,7 +183,7 @@ class Tag(db.Model):
         return f"<Tag {self.slug}>"
 
 
-class Post(db.Model):
+class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
         # Published posts, newest first. The id makes it cover counts and joins on PostgreSQL
@@ -243,7 +243,7 @@ def digest_of_body(body: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-class Comment(db.Model):
+class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         # The post page: approved comments of a post, in order.
@@ -301,7 +301,7 @@ class Comment(db.Model):
         return f"<Comment {self.id} on post {self.post_id} ({self.status})>"
 
 
-class ModerationEvent(db.Model):
+class ModerationEvent(Base):
     __tablename__ = "moderation_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -320,7 +320,7 @@ class ModerationEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class CommentRevision(db.Model):
+class CommentRevision(Base):
     """The text a comment had before one edit (by its author or a moderator), kept for
     moderators. The comment holds the current text; its revisions, what it said before."""
 
@@ -341,7 +341,7 @@ class CommentRevision(db.Model):
     editor: Mapped[User | None] = relationship()
 
 
-class CommentReport(db.Model):
+class CommentReport(Base):
     """A reader's report of a comment ("Report"), with the reason they gave."""
 
     __tablename__ = "comment_reports"
@@ -356,7 +356,7 @@ class CommentReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Setting(db.Model):
+class Setting(Base):
     """One site or discussion setting; values are JSON text, typed by :mod:`blog.settings`."""
 
     __tablename__ = "settings"
@@ -365,7 +365,7 @@ class Setting(db.Model):
     value: Mapped[str] = mapped_column(Text)
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A bearer token of the JSON API. Only the SHA-256 of the token is stored (see blog.tokens);
     it acts as its user, with that user's current role, while the user is active."""
 
@@ -384,7 +384,7 @@ class ApiToken(db.Model):
         return f"<ApiToken {self.id} of user {self.user_id}>"
 
 
-class SignInFailure(db.Model):
+class SignInFailure(Base):
     """A refused sign-in (or one under way), for the limit on failed sign-ins per client
     address: shared by every worker and host through the database (blog.sign_in_limits)."""
 
@@ -396,7 +396,7 @@ class SignInFailure(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Base):
     """A notification waiting to be sent, or sent: written in the transaction of the change
     that caused it, so that it is committed with it or not at all (see blog.outbox)."""
 

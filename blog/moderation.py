@@ -127,14 +127,32 @@ def decide(candidate: Candidate, post: Post, settings: Settings, history: Histor
     6 manual moderation: pending; 7 too many links or a moderation word: pending;
     8 previously approved commenter: approved, else pending (approved when that rule is off).
     """
+    return (
+        _invalid(candidate, post, settings)
+        or _refused(candidate, post, settings, history)
+        or _spam(candidate, settings)
+        or _held(candidate, settings)
+        or _approved(candidate, settings, history)
+    )
+
+
+def _invalid(candidate: Candidate, post: Post, settings: Settings) -> Decision | None:
+    """Rule 1: bad fields, or a parent that cannot take a reply."""
     problems = dict(candidate.errors)
     reply_problem = _reply_problem(candidate, post, settings)
     if reply_problem:
         problems["parent_id"] = reply_problem
-    if problems:
-        only_reply = list(problems) == ["parent_id"]
-        message = reply_problem if only_reply and reply_problem else INVALID_MESSAGE
-        return Decision(None, message, 1, 400, problems)
+    if not problems:
+        return None
+    only_reply = list(problems) == ["parent_id"]
+    message = reply_problem if only_reply and reply_problem else INVALID_MESSAGE
+    return Decision(None, message, 1, 400, problems)
+
+
+def _refused(
+    candidate: Candidate, post: Post, settings: Settings, history: History
+) -> Decision | None:
+    """Rules 2 and 3: comments closed, a duplicate, a flood."""
     closed = _closed_reason(post, settings, candidate.submitted_at)
     if closed:
         return Decision(None, closed, 2, 403)
@@ -143,14 +161,25 @@ def decide(candidate: Candidate, post: Post, settings: Settings, history: Histor
     wait = _flood_wait(candidate, settings, history)
     if wait:
         return Decision(None, FLOOD_MESSAGE, 3, 429, retry_after=wait)
+    return None
+
+
+def _spam(candidate: Candidate, settings: Settings) -> Decision | None:
+    """Rules 4 and 4b: the honeypot, a disallowed word, a spam score above the threshold."""
     if candidate.honeypot.strip():
         return Decision(CommentStatus.SPAM, "spam: the hidden field was filled in", 4)
     found = _find_word(settings.disallowed_keys, candidate)
     if found:
         return Decision(CommentStatus.SPAM, _reason("spam: disallowed word", *found), 4)
     score = candidate.spam_score
-    if score is not None and score > settings.spam_threshold:  # rule 4b
+    if score is not None and score > settings.spam_threshold:
         return Decision(CommentStatus.SPAM, f"spam score {spam.describe_score(score)}", 4)
+    return None
+
+
+def _held(candidate: Candidate, settings: Settings) -> Decision | None:
+    """Rules 5 to 7: a moderator's comment passes; manual moderation, links, moderation words
+    hold the others."""
     if candidate.by_moderator:
         return Decision(CommentStatus.APPROVED, "approved: posted by a moderator of the post", 5)
     if settings.comment_moderation:
@@ -162,6 +191,11 @@ def decide(candidate: Candidate, post: Post, settings: Settings, history: Histor
     found = _find_word(settings.moderation_keys, candidate)
     if found:
         return Decision(CommentStatus.PENDING, _reason("held: moderation word", *found), 7)
+    return None
+
+
+def _approved(candidate: Candidate, settings: Settings, history: History) -> Decision:
+    """Rule 8: approved when the commenter was approved before (or that rule is off)."""
     if not settings.comment_previously_approved:
         return Decision(CommentStatus.APPROVED, "approved: no rule held it", 8)
     if history.has_approved:

@@ -82,7 +82,9 @@ def _on_approved(comment_ids: Sequence[int], settings: Settings) -> list[Mail]:
                 ModerationEvent.to_status == CommentStatus.APPROVED,
             )
             .group_by(ModerationEvent.comment_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     messages: list[Mail] = []
     for comment_id in comment_ids:

@@ -14,6 +14,7 @@ from blog.extensions import db
 from blog.models import Category, Post, PostStatus, Tag, User, post_categories, post_tags, utcnow
 
 T = TypeVar("T")
+Row = TypeVar("Row", bound=tuple[object, ...])  # the columns a statement selects
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,7 @@ class PostFilter:
 LARGE_ARCHIVE = 2000
 
 
-def _filtered(
-    stmt: Select[tuple[Post]], where: PostFilter, large: bool = False
-) -> Select[tuple[Post]]:
+def _filtered(stmt: Select[Row], where: PostFilter, large: bool = False) -> Select[Row]:
     stmt = stmt.where(is_published())
 
     def among(table: Table, column: Column[int], ids: tuple[int, ...]) -> ColumnElement[bool]:
@@ -120,7 +119,7 @@ def list_published(page: int, per_page: int, where: PostFilter | None = None) ->
     from blog.caching import per_posts_version  # it imports the templating, which imports us
 
     where = where or PostFilter()
-    counted = _filtered(select(func.count(Post.id)), where)  # type: ignore[arg-type]
+    counted = _filtered(select(func.count(Post.id)), where)
     # Counting an archive reads every post in it: once per content version is enough.
     total = per_posts_version(("published", where), lambda: db.session.scalar(counted) or 0)
     if page > 1 and (page - 1) * per_page >= total:

@@ -239,7 +239,9 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
     deleted_html = sanitize_comment(DELETED_TEXT)
     approved = sum(1 for c in doomed if c.status == CommentStatus.APPROVED)
     # The spam filter forgets them as they were and the website's name (before events go).
-    revisions = [(c, _anonymous(c, deleted_html if delete_text else None)) for c in kept]
+    revisions: list[tuple[Comment, Sample | None]] = [
+        (c, _anonymous(c, deleted_html if delete_text else None)) for c in kept
+    ]
     revisions += [(c, None) for c in doomed]
     spam_learning.revise_examples(revisions, {host_of(c.author_url) for c in comments})
     remove_comments(doomed)

@@ -24,20 +24,28 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import nh3
-from bleach.html5lib_shim import (
-    BleachHTMLParser,
-    Filter,
-    HTMLParser,
-    HTMLSerializer,
-    getTreeWalker,
-)
+from bleach.html5lib_shim import BleachHTMLParser
 from bleach.linkifier import LinkifyFilter
 from bleach.sanitizer import Cleaner
+
+if TYPE_CHECKING:
+    # bleach vendors html5lib and re-exports these from its shim; types-bleach types them as
+    # html5lib's (types-html5lib), which is not installed at run time.
+    from html5lib.filters.base import Filter
+    from html5lib.html5parser import HTMLParser
+    from html5lib.serializer import HTMLSerializer
+    from html5lib.treewalkers import getTreeWalker
+
+    _TokenFilter = Filter[dict[str, Any]]  # generic in the stubs only
+else:
+    from bleach.html5lib_shim import Filter, HTMLParser, HTMLSerializer, getTreeWalker
+
+    _TokenFilter = Filter
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 
@@ -145,14 +153,14 @@ def safe_http_url(value: str) -> str | None:
     url = _URL_NOISE.sub("", value).strip(_LEADING_TRAILING)
     if _BARE_HOST.fullmatch(url):
         url = "http://" + url
-    url = _checked_url(url, HTTP_SCHEMES, allow_relative=False)
-    if url is None or any(char.isspace() for char in url):
+    checked = _checked_url(url, HTTP_SCHEMES, allow_relative=False)
+    if checked is None or any(char.isspace() for char in checked):
         return None
     try:
-        host = urlsplit(url).hostname
+        host = urlsplit(checked).hostname
     except ValueError:
         return None
-    return url if host else None
+    return checked if host else None
 
 
 class SanitizeFailed(ValueError):
@@ -376,7 +384,7 @@ def _allows_attribute(
     return tag != "code" or bool(_LANGUAGE_CLASS.fullmatch(value))
 
 
-class _DropContentFilter(Filter):
+class _DropContentFilter(_TokenFilter):
     """Remove DROP_CONTENT_TAGS elements from a tree-walker stream, with everything inside."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -414,7 +422,8 @@ class _AuthorCleaner(Cleaner):
             namespaceHTMLElements=False,
         )
         self._walk = _TreeWalker
-        self.walker = self._walk_without_dropped
+        # types-bleach types `walker` as a walker instance; bleach calls it with the tree.
+        self.walker = self._walk_without_dropped  # type: ignore[assignment]
 
     def _walk_without_dropped(self, tree: Element) -> _DropContentFilter:
         return _DropContentFilter(self._walk(tree))
@@ -488,7 +497,8 @@ class _Tools:
 
     def __init__(self) -> None:
         self.comment_cleaner = _comment_cleaner()
-        self.comment_cleaner.walker = _TreeWalker
+        # types-bleach types `walker` as a walker instance; bleach calls it with the tree.
+        self.comment_cleaner.walker = _TreeWalker  # type: ignore[assignment]
         self.author_cleaner = _AuthorCleaner()
         self.markdown = _markdown()
         self.parser = HTMLParser(namespaceHTMLElements=False)
@@ -630,11 +640,8 @@ def _with_line_breaks(content: _Content) -> _Content:
     return result
 
 
-def _make_paragraphs(container: Element) -> None:
-    """WordPress's wpautop on a parsed tree: blank lines split paragraphs, blockquotes stand alone.
-
-    Structure is built as elements, never as markup strings, so text cannot turn into tags.
-    """
+def _paragraph_groups(container: Element) -> list[_Content | Element]:
+    """The container's content split at blank lines, each blockquote a group of its own."""
     groups: list[_Content | Element] = []
     current: _Content = []
     for item in _take_content(container):
@@ -650,18 +657,31 @@ def _make_paragraphs(container: Element) -> None:
                 groups.append(current)
                 current = [part]
     groups.append(current)
+    return groups
+
+
+def _paragraph(group: _Content) -> Element | None:
+    """A ``<p>`` of a group, trimmed; None when nothing is left of it."""
+    if group and isinstance(group[0], str):
+        group[0] = group[0].lstrip()
+    if group and isinstance(group[-1], str):
+        group[-1] = group[-1].rstrip()
+    if not any(isinstance(item, Element) or item for item in group):
+        return None
+    paragraph = Element("p")
+    _fill(paragraph, _with_line_breaks(group))
+    return paragraph
+
+
+def _make_paragraphs(container: Element) -> None:
+    """WordPress's wpautop on a parsed tree: blank lines split paragraphs, blockquotes stand alone.
+
+    Structure is built as elements, never as markup strings, so text cannot turn into tags.
+    """
     blocks: list[Element] = []
-    for group in groups:
-        if isinstance(group, Element):
-            blocks.append(group)
-            continue
-        if group and isinstance(group[0], str):
-            group[0] = group[0].lstrip()
-        if group and isinstance(group[-1], str):
-            group[-1] = group[-1].rstrip()
-        if any(isinstance(item, Element) or item for item in group):
-            paragraph = Element("p")
-            _fill(paragraph, _with_line_breaks(group))
-            blocks.append(paragraph)
+    for group in _paragraph_groups(container):
+        block = group if isinstance(group, Element) else _paragraph(group)
+        if block is not None:
+            blocks.append(block)
     for number, block in enumerate(blocks):
         _fill(container, ["\n", block] if number else [block])

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 from sqlalchemy import (
     DDL,
+    ColumnClause,
     ColumnElement,
     Select,
     column,
@@ -94,11 +95,17 @@ def _attach_index_ddl() -> None:
     """Create the index with the ``posts`` table (``db.create_all()``), drop it before."""
     table = Post.__table__
     for statement in SQLITE_INDEX_DDL:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+        event.listen(table, "after_create", _ddl(statement, "sqlite"))
     for statement in PG_INDEX_DDL:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+        event.listen(table, "after_create", _ddl(statement, "postgresql"))
     for statement in SQLITE_INDEX_DROP:
-        event.listen(table, "before_drop", DDL(statement).execute_if(dialect="sqlite"))
+        event.listen(table, "before_drop", _ddl(statement, "sqlite"))
+
+
+def _ddl(statement: str, dialect: str) -> DDL:
+    """``statement``, run only on ``dialect``."""
+    # SQLAlchemy 2.0 leaves DDL's constructor unannotated.
+    return DDL(statement).execute_if(dialect=dialect)  # type: ignore[no-untyped-call]
 
 
 _attach_index_ddl()
@@ -298,7 +305,8 @@ def search_posts(raw_query: str, page: int, per_page: int) -> tuple[SearchQuery,
 
 def _sqlite_search(query: SearchQuery) -> tuple[Select[tuple[Post]], ColumnElement[float]]:
     fts = table(FTS_TABLE, column("rowid"))
-    everything = literal_column(FTS_TABLE)  # the table's own name: all its columns, in MATCH
+    # The table's own name: all its columns, in MATCH.
+    everything: ColumnClause[object] = literal_column(FTS_TABLE)
     # The full-text query runs once, by itself; joined directly, SQLite's planner may walk the
     # posts instead and run the MATCH once per post (minutes on 100,000 posts).
     hits = (
@@ -316,7 +324,7 @@ def _sqlite_search(query: SearchQuery) -> tuple[Select[tuple[Post]], ColumnEleme
 
 
 def _pg_search(query: SearchQuery) -> tuple[Select[tuple[Post]], ColumnElement[float]]:
-    document = literal_column(f"posts.{PG_DOCUMENT_COLUMN}")
+    document: ColumnClause[object] = literal_column(f"posts.{PG_DOCUMENT_COLUMN}")
     tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery_text(query))
     matching = select(Post).where(document.op("@@")(tsquery), is_published())
     return matching, func.ts_rank(document, tsquery).desc()

@@ -60,34 +60,46 @@ def coerce(name: str, raw: Any) -> Any:
         raise InvalidSetting(f"Unknown setting {name!r}.")
     kind = FIELD_TYPES[name]
     if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off", ""}:
-            return False
-        raise InvalidSetting(f"{name} must be on or off.")
+        return _on_or_off(name, raw)
     if kind is int:
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            raise InvalidSetting(f"{name} must be a whole number.") from None
-        if value < 0 or value > 1_000_000:
-            raise InvalidSetting(f"{name} must be between 0 and 1000000.")
-        return value
+        return _whole_number(name, raw)
     if kind is float:
-        try:
-            number = float(str(raw).strip())
-        except ValueError:
-            raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.") from None
-        if not 0 <= number <= 1:  # NaN fails too
-            raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.")
-        return number
-    value = str(raw)
-    if name == "default_comments_page" and value not in {"oldest", "newest"}:
+        return _fraction(name, raw)
+    text = str(raw)
+    if name == "default_comments_page" and text not in {"oldest", "newest"}:
         raise InvalidSetting("default_comments_page must be oldest or newest.")
+    return text
+
+
+def _on_or_off(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise InvalidSetting(f"{name} must be on or off.")
+
+
+def _whole_number(name: str, raw: Any) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidSetting(f"{name} must be a whole number.") from None
+    if value < 0 or value > 1_000_000:
+        raise InvalidSetting(f"{name} must be between 0 and 1000000.")
     return value
+
+
+def _fraction(name: str, raw: Any) -> float:
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.") from None
+    if not 0 <= number <= 1:  # NaN fails too
+        raise InvalidSetting(f"{name} must be a number from 0 to 1, like 0.9.")
+    return number
 
 
 # Not a setting: a stamp of the last change to public content, kept beside the settings so that

@@ -156,7 +156,7 @@ def load_model() -> SpamModel:
     global _cached
     cached = _cached
     held = cached[0] if cached else ""
-    rows = dict(db.session.execute(_model_statement(), {"held": held}).all())
+    rows = dict(db.session.execute(_model_statement(), {"held": held}).tuples().all())
     revision = rows.get(REVISION_KEY)
     if MODEL_KEY not in rows:
         if revision and cached is not None and cached[0] == revision:

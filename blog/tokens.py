@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import contains_eager
 
-from blog.database import begin_write
+from blog.database import begin_write, rows_changed
 from blog.extensions import db
 from blog.models import ApiToken, User
 
@@ -99,10 +99,10 @@ def revoke_token(username: str, token_id: int) -> None:
     begin_write()
     try:
         user = _find_user(username)
-        result = db.session.execute(
+        deleted = rows_changed(
             delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
         )
-        if not result.rowcount:
+        if not deleted:
             raise TokenError(f"{username} has no token {token_id}.")
         db.session.commit()
     except Exception:

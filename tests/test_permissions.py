@@ -19,6 +19,7 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 from werkzeug.routing import AnyConverter
+from werkzeug.test import TestResponse
 
 from blog import create_app
 from blog.extensions import db
@@ -207,6 +208,29 @@ def _allowed(route: RouteInfo, owner: str, role: Role) -> bool | None:
     return role in expected
 
 
+def _unexpected(
+    response: TestResponse, route: RouteInfo, owner: str, identity: str, method: str, url: str
+) -> str | None:
+    """What is wrong with ``response`` for ``identity``, or None."""
+    status = response.status_code
+    where = f"{method} {url} as {identity}: {status}"
+    if status >= 500:
+        return f"{where} (server error)"
+    if identity in ("anonymous", "deactivated"):
+        parts = urlsplit(response.headers.get("Location", ""))
+        if status != 302 or parts.path != "/login" or parse_qs(parts.query)["next"] != [url]:
+            return f"{where}, expected a redirect to /login?next={url}"
+        return None
+    allowed = _allowed(route, owner, Role(identity))
+    if allowed is False and status != 403:
+        return f"{where}, expected 403"
+    if allowed and method == "GET" and status != 200:
+        return f"{where}, expected 200"
+    if allowed and method == "POST" and status in (401, 403):
+        return f"{where}, expected the action to be allowed"
+    return None
+
+
 @pytest.mark.parametrize("route, owner", _cases())
 def test_admin_route_answers_as_the_role_matrix_says(
     app: Flask, users: dict[Role, User], route: RouteInfo, owner: str
@@ -225,23 +249,9 @@ def test_admin_route_answers_as_the_role_matrix_says(
         elif identity != "anonymous":
             login(client, users[Role(identity)])
         response = client.open(url, method=method)
-        status = response.status_code
-        where = f"{method} {url} as {identity}: {status}"
-        if status >= 500:
-            failures.append(f"{where} (server error)")
-        elif identity in ("anonymous", "deactivated"):
-            location = response.headers.get("Location", "")
-            parts = urlsplit(location)
-            if status != 302 or parts.path != "/login" or parse_qs(parts.query)["next"] != [url]:
-                failures.append(f"{where}, expected a redirect to /login?next={url}")
-        else:
-            allowed = _allowed(route, owner, Role(identity))
-            if allowed is False and status != 403:
-                failures.append(f"{where}, expected 403")
-            elif allowed and method == "GET" and status != 200:
-                failures.append(f"{where}, expected 200")
-            elif allowed and method == "POST" and status in (401, 403):
-                failures.append(f"{where}, expected the action to be allowed")
+        failure = _unexpected(response, route, owner, identity, method, url)
+        if failure:
+            failures.append(failure)
         if identity == "deactivated":
             deactivated.active = True
             db.session.commit()

@@ -85,7 +85,7 @@ class Fields:
         value = self.data.get(name)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
             self.errors[name] = f"{name} must be the number of an existing item, or null."
             return None
         return value

@@ -284,8 +284,8 @@ SLUG = {"name": "slug", "in": "path", "required": True, "schema": STRING}
 COMMENT_ID = {"name": "comment_id", "in": "path", "required": True, "schema": ID}
 PAGE = query("page", {"type": "integer", "minimum": 1}, "past the last page: 400")
 PER_PAGE = query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE})
-TOKEN = [{"bearer": []}]
-TOKEN_OPTIONAL = [{}, {"bearer": []}]
+TOKEN: list[dict[str, list[str]]] = [{"bearer": []}]
+TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 PUBLIC: list[dict[str, list[str]]] = []
 
 

@@ -193,6 +193,21 @@ def _ids_by(model: type[Category] | type[User], column: Any, names: list[str]) -
 def _changes(data: dict[str, Any], base: authoring.PostChanges) -> authoring.PostChanges:
     """Apply the JSON members that are present to ``base``; 400 with every bad field."""
     f = Fields(data)
+    changed = _plain_changes(f, base)
+    changed |= _category_changes(f, base)
+    if f.has("author"):
+        username = f.text("author")
+        found = _ids_by(User, User.username, [username])
+        if username not in found:
+            f.errors["author"] = f"No user has the username {username!r}."
+        else:
+            changed["author_id"] = found[username]
+    f.check()
+    return dataclasses.replace(base, **changed)
+
+
+def _plain_changes(f: Fields, base: authoring.PostChanges) -> dict[str, Any]:
+    """The members that need no lookup: texts, status, date, comments and tags."""
     changed: dict[str, Any] = {}
     for name in ("title", "body", "excerpt", "slug"):
         if f.has(name):
@@ -210,6 +225,12 @@ def _changes(data: dict[str, Any], base: authoring.PostChanges) -> authoring.Pos
     tags = f.strings("tags", authoring.MAX_TAGS)
     if tags is not None:
         changed["tags"] = authoring.parse_tags(",".join(tags))
+    return changed
+
+
+def _category_changes(f: Fields, base: authoring.PostChanges) -> dict[str, Any]:
+    """``categories`` and ``primary_category``, by slug, as ids."""
+    changed: dict[str, Any] = {}
     categories = f.strings("categories")
     primary = f.text("primary_category") if f.has("primary_category") else None
     wanted = [*(categories or []), *([primary] if primary else [])]
@@ -223,15 +244,7 @@ def _changes(data: dict[str, Any], base: authoring.PostChanges) -> authoring.Pos
             changed["primary_category_id"] = None
     if primary and not unknown:
         changed["primary_category_id"] = ids[primary]
-    if f.has("author"):
-        username = f.text("author")
-        found = _ids_by(User, User.username, [username])
-        if username not in found:
-            f.errors["author"] = f"No user has the username {username!r}."
-        else:
-            changed["author_id"] = found[username]
-    f.check()
-    return dataclasses.replace(base, **changed)
+    return changed
 
 
 def _written(post: Post, status: int) -> Response:

@@ -24,7 +24,7 @@ from blog.comment_pages import locate_comment
 from blog.commenter import own_comment_ids, remember_own_comment, save_commenter_details
 from blog.comments import CommentForm, CommentRejected, Submitter, find_post, submit_comment
 from blog.errors import render_error
-from blog.extensions import csrf, limiter, seconds_until_retry
+from blog.extensions import csrf_exempt, limiter, seconds_until_retry
 from blog.models import Post
 from blog.origin import CrossOriginRefused
 from blog.templating import site_settings
@@ -76,7 +76,7 @@ def _comment_rate_limit() -> str:
 
 @bp.route("/blog/<slug>/comments", methods=["POST"])
 @limiter.limit(_comment_rate_limit, exempt_when=lambda: signed_in_user() is not None)
-@csrf.exempt  # for anonymous readers only: protect_signed_in()
+@csrf_exempt  # for anonymous readers only: protect_signed_in()
 def submit(slug: str) -> Response | tuple[str | Response, int]:
     protect_signed_in()
     post = find_post(slug)
@@ -143,7 +143,9 @@ def _form_again(status: int, message: str, headers: dict[str, str] | None = None
     """A refusal before the form was read: the post page again with the typed comment in the
     form and ``message`` above it (or the error page, which shows the text too)."""
     slug = (request.view_args or {}).get("slug")
-    post = posts.get_published_post(slug) if request.endpoint == "comments.submit" else None
+    post = None
+    if request.endpoint == "comments.submit" and isinstance(slug, str):
+        post = posts.get_published_post(slug)
     if post is None:
         response = make_response(render_error(status, message))
     else:
@@ -173,7 +175,7 @@ def cross_site(error: CrossOriginRefused) -> Response:
 
 
 @bp.route("/comments/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the signed token is the credential; mail clients POST it without a session
+@csrf_exempt  # the signed token is the credential; mail clients POST it without a session
 def unsubscribe(token: str) -> str | tuple[str | Response, int]:
     """GET asks for confirmation (mail scanners follow links); POST unsubscribes (RFC 8058)."""
     if request.method != "POST":

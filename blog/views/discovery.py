@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from blog import feeds, links, posts, search, sitemap
@@ -17,7 +19,7 @@ RSS = {"fmt": FeedFormat.RSS.value}
 ATOM = {"fmt": FeedFormat.ATOM.value}
 
 
-def absolute(endpoint: str, **values: object) -> str:
+def absolute(endpoint: str, **values: Any) -> str:  # Any: url_for's values
     """The absolute URL of an endpoint (blog.links: SITE_URL's scheme and host when set)."""
     return links.absolute(url_for(endpoint, **values))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
@@ -83,7 +83,8 @@ def kept_filters() -> dict[str, str]:
 
 
 def _back() -> Response:
-    return redirect(url_for("moderation.queue", **kept_filters()), 303)
+    # Flask types url_for's keyword-only _external as bool; these are the queue's query words.
+    return redirect(url_for("moderation.queue", **kept_filters()), 303)  # type: ignore[arg-type]
 
 
 def _filter() -> QueueFilter:
@@ -125,6 +126,7 @@ def _comment(comment_id: int) -> Comment:
 # A value written into a URL as it is, in a path and in a query string alike (werkzeug leaves
 # these characters unquoted in both): a row's value of this kind can replace a stand-in.
 _PLAIN = re.compile(r"[A-Za-z0-9._~:-]+")
+_NOT_BUILT: Literal[False] = False  # a kind of link whose pattern is not built yet
 
 
 class RowLinks:
@@ -141,7 +143,7 @@ class RowLinks:
         self._patterns: dict[tuple[object, ...], tuple[str, ...] | None] = {}
         self._fixed_words: set[tuple[str, str]] = set()  # (endpoint, name): no stand-in fits
 
-    def __call__(self, endpoint: str, /, **values: object) -> str:
+    def __call__(self, endpoint: str, /, **values: Any) -> str:  # Any: url_for's values
         key: list[object] = [endpoint]
         row_values: list[str] = []
         for name, value in values.items():
@@ -151,7 +153,7 @@ class RowLinks:
             else:
                 key.append((name, value))
         try:
-            found = self._patterns.get(tuple(key), False)
+            found = self._patterns.get(tuple(key), _NOT_BUILT)
         except TypeError:  # a value that cannot be a key: not a row's link
             return url_for(endpoint, **values)
         if found is False:
@@ -178,12 +180,12 @@ class RowLinks:
         )
 
     def _pattern(
-        self, endpoint: str, values: dict[str, object]
+        self, endpoint: str, values: dict[str, Any]
     ) -> tuple[str, ...] | Literal[False] | None:
         """The link's text around the row's values, which stand-ins held while it was built;
         None when a stand-in would not be found exactly once; False when a word had to be fixed
         instead."""
-        with_stand_ins: dict[str, object] = {}
+        with_stand_ins: dict[str, Any] = {}
         stand_ins: list[str] = []
         words: list[str] = []
         for name, value in values.items():
@@ -226,7 +228,8 @@ def _render(editor: Editor | None = None, status: int = 200) -> Response | tuple
             abort(404)
         # The page emptied (its comments were moderated away): show the first one instead.
         first = {k: v for k, v in kept_filters().items() if k != "page"}
-        return redirect(url_for("moderation.queue", **first), 303)
+        # Flask types url_for's keyword-only _external as bool; these are the query's words.
+        return redirect(url_for("moderation.queue", **first), 303)  # type: ignore[arg-type]
     if editor is None:
         for mode in ("edit", "reply"):
             wanted = _parse_id(request.args.get(mode, ""), "comment")
@@ -301,7 +304,9 @@ def bulk() -> Response | tuple[str | Response, int]:
 def edit(comment_id: int) -> Response | tuple[str | Response, int]:
     comment = _comment(comment_id)
     values = {name: request.form.get(name, "") for name in EDIT_FIELDS}
-    form = CommentForm(**values)
+    form = CommentForm(
+        name=values["name"], email=values["email"], url=values["url"], body=values["body"]
+    )
     try:
         edit_comment(comment_id, form, _moderator())
     except CommentRejected as rejected:

@@ -34,7 +34,7 @@ from blog.commenter import forget_own_comment, own_comment_ids, remember_own_com
 from blog.comments import MAX_ID, CommentRejected, find_post
 from blog.confirmation import ConfirmationError, comment_to_confirm, confirm_comment
 from blog.errors import render_error
-from blog.extensions import csrf, limiter
+from blog.extensions import csrf_exempt, limiter
 from blog.models import Comment
 from blog.origin import CrossOriginRefused
 from blog.recent_comments import recent_comments
@@ -80,7 +80,7 @@ def identicon(key: str) -> Response:
 
 
 @bp.route("/blog/<slug>/comments/preview", methods=["POST"])
-@csrf.exempt  # as the reply form: a token for signed-in users only (protect_signed_in)
+@csrf_exempt  # as the reply form: a token for signed-in users only (protect_signed_in)
 def preview(slug: str) -> Response | tuple[Response, int]:
     """The sanitized comment as JSON, for the instant preview (the form's own Preview button
     does the same without JavaScript). Protected like the form; nothing is stored."""
@@ -253,7 +253,7 @@ def report(comment_id: int) -> Response:
 
 
 @bp.route("/comments/confirm/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the signed token is the credential, as for unsubscribing
+@csrf_exempt  # the signed token is the credential, as for unsubscribing
 def confirm(token: str) -> Response | tuple[str | Response, int]:
     """GET asks (mail scanners follow links and must not confirm); POST confirms."""
     try:
