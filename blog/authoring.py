@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from slugify import slugify
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from blog.database import begin_write
 from blog.extensions import db
@@ -43,6 +44,21 @@ def unique_slug(
         slug = f"{base}-{n}"
         n += 1
     return slug
+
+
+def slug_of_typed(
+    model: type[Post] | type[Category],
+    label: InstrumentedAttribute[str],
+    typed: str,
+    exclude_id: int | None,
+) -> tuple[str, str | None]:
+    """The slug made from what was typed, and the ``label`` (title, name) of another row of
+    ``model`` that has it already."""
+    slug = make_slug(typed)
+    taken = select(label).where(model.slug == slug)
+    if exclude_id is not None:
+        taken = taken.where(model.id != exclude_id)
+    return slug, db.session.scalar(taken)
 
 
 def default_category() -> Category:
@@ -415,11 +431,7 @@ def _choose_slug(title: str, typed: str, post_id: int | None, errors: dict[str, 
     typed = clean_text(typed).strip()
     if not typed:
         return unique_slug(Post, title or "untitled", exclude_id=post_id)
-    slug = make_slug(typed)
-    taken = select(Post.title).where(Post.slug == slug)
-    if post_id is not None:
-        taken = taken.where(Post.id != post_id)
-    other = db.session.scalar(taken)
+    slug, other = slug_of_typed(Post, Post.title, typed, post_id)
     if other is not None:
         errors["slug"] = f"The address “{slug}” is used by the post “{other}”. Choose another."
     return slug

@@ -18,7 +18,7 @@ from blog.authoring import (
     MAX_CATEGORY_NAME,
     clean_text,
     default_category,
-    make_slug,
+    slug_of_typed,
     unique_slug,
 )
 from blog.database import begin_write, rows_changed
@@ -141,11 +141,7 @@ def _chosen_slug(typed_slug: str, name: str, own_id: int | None, fields: dict[st
     made from the name."""
     if not typed_slug:
         return unique_slug(Category, name or "category", exclude_id=own_id)
-    final = make_slug(typed_slug)
-    taken = select(Category.name).where(Category.slug == final)
-    if own_id is not None:
-        taken = taken.where(Category.id != own_id)
-    other = db.session.scalar(taken)
+    final, other = slug_of_typed(Category, Category.name, typed_slug, own_id)
     if other is not None:
         fields["slug"] = f"The address “{final}” is used by the category “{other}”."
     return final
