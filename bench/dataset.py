@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from blog.accounts.users import hash_password
 from blog.models import CommentStatus, PostStatus, Role, digest_of_body
 from blog.sanitize import html_to_text, render_markdown, sanitize_comment
-from blog.users import hash_password
 
 FIFTY_SLUG = "fifty-threaded-comments"
 FIFTY_COMMENTS = 50

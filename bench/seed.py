@@ -2,9 +2,11 @@
 
 The schema comes from the models (``db.create_all()`` in the blog's app context). Rows go in by
 SQLAlchemy Core ``executemany`` in chunks on SQLite and by ``COPY`` on PostgreSQL, with the
-secondary indexes and the search index (:mod:`blog.search`: its triggers or GIN index would run
+secondary indexes and the search index (:mod:`blog.posts.search`: its triggers or GIN index would
+run
 per row) built after the load. ``posts.comment_count`` is computed while generating, so it
-equals each post's approved comments exactly; the seed is verified with ``blog.counts.find_drift``.
+equals each post's approved comments exactly; the seed is verified with
+``blog.comments.counts.find_drift``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from bench.apps import BenchDatabase, make_blog_app
 from bench.dataset import FIFTY_SLUG, Plan, Size, generate
-from blog.counts import find_drift, recount_comments
+from blog.comments.counts import find_drift, recount_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post
-from blog.search import create_search_index, drop_search_index
+from blog.posts.search import create_search_index, drop_search_index
 
 # Bump when the generated data changes, so that a kept database is seeded again.
 SEED_FORMAT = 1

@@ -24,13 +24,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog import create_app
-from blog.authoring import create_post
-from blog.comments import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS, BODY_MAX_MARKUP
+from blog.comments.spam.filter import SPAM, SpamModel, save_model
+from blog.comments.submit import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS, BODY_MAX_MARKUP
 from blog.extensions import db
 from blog.models import Comment, Role, User
+from blog.porting.wxr_read import comment_text, wordpress_html
+from blog.posts.authoring import create_post
 from blog.settings import save_settings
-from blog.spam import SPAM, SpamModel, save_model
-from blog.wxr import comment_text, wordpress_html
 
 TYPICAL = (
     "Thanks for this write-up! I tried the second approach on our staging box and it cut the\n"

@@ -60,8 +60,21 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     with app.app_context():
         configure_engine_events(db.engine)
 
-    from blog import auth, caching, cli, errors, outbox, request_log, templating
-    from blog.views import comments, discovery, moderation, operations, public, reader
+    from blog import cli
+    from blog.cache import versions as caching
+    from blog.mail import outbox
+    from blog.web import (
+        auth,
+        comments,
+        discovery,
+        errors,
+        moderation,
+        operations,
+        public,
+        reader,
+        request_log,
+        templating,
+    )
 
     templating.init_app(app)
     caching.init_app(app)
@@ -74,11 +87,12 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(moderation.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(operations.bp)
-    from blog.views import admin
+    from blog.web import admin
 
     app.register_blueprint(admin.bp)
-    from blog import api, origin
+    from blog import api
     from blog.api.http import trusted_origins
+    from blog.web import origin
 
     api.init_app(app)
     origin.init_app(app, trusted_origins)

@@ -17,7 +17,7 @@ blog_cli = AppGroup("blog", help="Manage the blog: demo content, users, counts, 
 @blog_cli.command("demo")
 def demo_command() -> None:
     """Load the demo content (the reference post and a few more). Safe to run twice."""
-    from blog.demo import load_demo
+    from blog.porting.demo import load_demo
 
     created = load_demo()
     if created:
@@ -39,7 +39,7 @@ def demo_command() -> None:
 @click.option("--email", default="", help="Email address for notifications.")
 def create_user_command(username: str, role: str, display_name: str | None, email: str) -> None:
     """Create a user. The password is prompted for, or read from standard input."""
-    from blog.users import UserError, create_user
+    from blog.accounts.users import UserError, create_user
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -59,7 +59,7 @@ def set_password_command(username: str) -> None:
 
     Also how the demo authors, created without a password, get one.
     """
-    from blog.users import UserError, find_user_by_name, set_password
+    from blog.accounts.users import UserError, find_user_by_name, set_password
 
     user = find_user_by_name(username)
     if user is None:
@@ -78,7 +78,7 @@ def set_password_command(username: str) -> None:
 @blog_cli.command("recount")
 def recount_command() -> None:
     """Verify every post's comment count and repair the ones that drifted."""
-    from blog.counts import recount_comments
+    from blog.comments.counts import recount_comments
 
     fixed = recount_comments()
     for drift in fixed:
@@ -133,9 +133,9 @@ def purge_command(spam_days: int, trash_days: int, mail_days: int) -> None:
     comments left unconfirmed for 7 days; delete mail sent (or given up) more than mail-days
     ago from the outbox; shorten IP addresses (of comments and reports, and those quoted in
     held reasons and moderation events) older than the ip_retention_days setting."""
-    from blog.outbox import purge_done
-    from blog.privacy import truncate_old_ips
-    from blog.purge import purge_comments
+    from blog.comments.privacy import truncate_old_ips
+    from blog.comments.purge import purge_comments
+    from blog.mail.outbox import purge_done
     from blog.settings import load_settings
 
     purged = purge_comments(spam_days, trash_days)
@@ -163,8 +163,8 @@ def purge_command(spam_days: int, trash_days: int, mail_days: int) -> None:
 def send_mail_command() -> None:
     """Send every notification due in the outbox (run it from cron every minute); failures
     are retried later with backoff. Safe to run on several hosts at once."""
-    from blog.mail_transport import mail_server
-    from blog.outbox import send_due, waiting
+    from blog.mail.outbox import send_due, waiting
+    from blog.mail.transport import mail_server
 
     server = mail_server(current_app.config)
     if server is None:
@@ -188,7 +188,7 @@ def send_mail_command() -> None:
 )
 def token_command(username: str, label: str, revoke: int | None) -> None:
     """Create a JSON API bearer token for USERNAME (printed once), or revoke one."""
-    from blog.tokens import TokenError, create_token, revoke_token
+    from blog.accounts.tokens import TokenError, create_token, revoke_token
 
     try:
         if revoke is not None:
@@ -209,7 +209,7 @@ def token_command(username: str, label: str, revoke: int | None) -> None:
 @click.argument("username", required=False)
 def tokens_command(username: str | None) -> None:
     """List the JSON API tokens (of USERNAME, or everyone's): id, user, role, start, name."""
-    from blog.tokens import list_tokens
+    from blog.accounts.tokens import list_tokens
 
     found = list_tokens(username)
     for token in found:
@@ -230,8 +230,8 @@ def import_wxr_command(file: str) -> None:
     Safe to run again: what is already there is left alone. A file that is not a WordPress
     export, or a hostile one (entities, DTDs), is refused and nothing is stored.
     """
-    from blog.wxr import WxrError, read_wxr
-    from blog.wxr_import import import_wxr
+    from blog.porting.wxr_import import import_wxr
+    from blog.porting.wxr_read import WxrError, read_wxr
 
     try:
         document = read_wxr(file)
@@ -253,8 +253,8 @@ def export_wxr_command(file: TextIO) -> None:
     """Write every author, category, tag, post and comment as WordPress eXtended RSS 1.2."""
     from flask import current_app
 
+    from blog.porting.wxr_export import export_wxr
     from blog.settings import load_settings
-    from blog.wxr_export import export_wxr
 
     site_url = current_app.config.get("SITE_URL") or "http://localhost"
     settings = load_settings()
@@ -273,8 +273,8 @@ def backup_command(file: str) -> None:
     """Copy the live SQLite database to FILE, consistently, while the site runs."""
     from pathlib import Path
 
-    from blog.backup import BackupError, backup_database
     from blog.extensions import db
+    from blog.porting.backup import BackupError, backup_database
 
     try:
         made = backup_database(db.engine.url, Path(file))
@@ -286,7 +286,7 @@ def backup_command(file: str) -> None:
 @blog_cli.command("resanitize")
 def resanitize_command() -> None:
     """Render every post and comment body again from its source (after an allowlist change)."""
-    from blog.resanitize import resanitize_all
+    from blog.porting.resanitize import resanitize_all
 
     done = resanitize_all()
     click.echo(
@@ -315,7 +315,7 @@ def personal_data_export_command(email: str, output: str | None) -> None:
     import json
     import os
 
-    from blog.privacy import PrivacyError, export_personal_data
+    from blog.comments.privacy import PrivacyError, export_personal_data
 
     try:
         data = export_personal_data(email)
@@ -344,7 +344,7 @@ def personal_data_export_command(email: str, output: str | None) -> None:
 def personal_data_erase_command(email: str, delete_text: bool) -> None:
     """Anonymize every comment by EMAIL: name, email, website, IP address, user agent and
     notification settings; reports filed from its IP addresses lose that address."""
-    from blog.privacy import PrivacyError, erase_personal_data
+    from blog.comments.privacy import PrivacyError, erase_personal_data
 
     try:
         done = erase_personal_data(email, delete_text)
@@ -370,8 +370,8 @@ def spam_cli() -> None:
 @spam_cli.command("retrain")
 def spam_retrain_command() -> None:
     """Rebuild the spam filter from the comments' current statuses and say what it learned."""
+    from blog.comments.spam.learning import retrain
     from blog.settings import load_settings
-    from blog.spam_learning import retrain
 
     learned = retrain()
     settings = load_settings()

@@ -94,7 +94,7 @@ def new_session_token() -> str:
 
 def generated_author_slug() -> str:
     """A public slug that says nothing about the account: for a user whose display name gives
-    none of its own (blog.author_slugs), and the column default for code that sets none."""
+    none of its own (blog.accounts.author_slugs), and the column default for code that sets none."""
     return f"author-{secrets.token_hex(4)}"
 
 
@@ -366,7 +366,8 @@ class Setting(Base):
 
 
 class ApiToken(Base):
-    """A bearer token of the JSON API. Only the SHA-256 of the token is stored (see blog.tokens);
+    """A bearer token of the JSON API. Only the SHA-256 of the token is stored (see
+    blog.accounts.tokens);
     it acts as its user, with that user's current role, while the user is active."""
 
     __tablename__ = "api_tokens"
@@ -386,7 +387,7 @@ class ApiToken(Base):
 
 class SignInFailure(Base):
     """A refused sign-in (or one under way), for the limit on failed sign-ins per client
-    address: shared by every worker and host through the database (blog.sign_in_limits)."""
+    address: shared by every worker and host through the database (blog.accounts.sign_in)."""
 
     __tablename__ = "sign_in_failures"
     __table_args__ = (Index("ix_sign_in_failures_client_at", "client", "at"),)
@@ -398,7 +399,7 @@ class SignInFailure(Base):
 
 class OutboxMessage(Base):
     """A notification waiting to be sent, or sent: written in the transaction of the change
-    that caused it, so that it is committed with it or not at all (see blog.outbox)."""
+    that caused it, so that it is committed with it or not at all (see blog.mail.outbox)."""
 
     __tablename__ = "mail_outbox"
 

@@ -103,7 +103,7 @@ def _fraction(name: str, raw: Any) -> float:
 
 
 # Not a setting: a stamp of the last change to public content, kept beside the settings so that
-# one query per request reads both (see blog/caching.py).
+# one query per request reads both (see blog/cache/versions.py).
 CONTENT_VERSION_KEY = "content_version"
 
 
@@ -137,7 +137,8 @@ def load_settings_and_version() -> tuple[Settings, str]:
 def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
     """The settings and the content version, reading only the version when it has not moved.
 
-    Every commit that changes a setting also writes a new content version (blog/caching.py), so
+    Every commit that changes a setting also writes a new content version (blog/cache/versions.py),
+    so
     settings parsed under one version stay right for as long as the version stays the same:
     ``cache`` (one per app, shared by the worker's threads) keeps them. A page then costs one
     small query; the first request after a change costs two.

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from blog.authoring import clean_text
 from blog.database import begin_write
 from blog.models import User
 from blog.permissions import Action, ensure
+from blog.posts.authoring import clean_text
 from blog.settings import InvalidSetting, Settings, coerce, save_settings
 
 

@@ -54,8 +54,8 @@ def render_item(type_, obj, autogen_context):
 
 
 def include_name(name, type_, parent_names):
-    """The search index lives outside the models (blog/search.py, migration 0002)."""
-    from blog.search import autogenerate_include_name
+    """The search index lives outside the models (blog/posts/search.py, migration 0002)."""
+    from blog.posts.search import autogenerate_include_name
 
     return autogenerate_include_name(name, type_, parent_names)
 

@@ -6,9 +6,9 @@ import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from blog import authoring
-from blog.author_slugs import public_slug
-from blog.counts import apply_count_delta, count_delta
+from blog.accounts.author_slugs import public_slug
+from blog.accounts.users import hash_password
+from blog.comments.counts import apply_count_delta, count_delta
 from blog.extensions import db
 from blog.models import (
     Category,
@@ -20,8 +20,8 @@ from blog.models import (
     User,
     utcnow,
 )
+from blog.posts import authoring
 from blog.sanitize import sanitize_comment
-from blog.users import hash_password
 
 _sequence = itertools.count(1)
 PASSWORD = "correct horse battery staple"

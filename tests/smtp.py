@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bench.load import free_port
-from blog import outbox
+from blog.mail import outbox
 
 USER, PASSWORD = "blog", "s3cret pass"
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from blog.authoring import default_category
 from blog.extensions import db
 from blog.models import Category, Post, Role
+from blog.posts.authoring import default_category
 from tests import factories
 
 

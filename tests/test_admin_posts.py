@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from blog import posts as reading
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, Role, Tag, User, utcnow
+from blog.posts import reading
 from tests import factories
 from tests.test_public_pages import text_of
 

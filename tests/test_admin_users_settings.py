@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from blog import users as accounts
+from blog.accounts import users as accounts
 from blog.extensions import db
 from blog.models import Role, User
 from blog.settings import Settings, load_settings

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, PostStatus, Role
 from blog.settings import save_settings
-from blog.tokens import create_token
 from tests import factories
 from tests.commenting import reader
 

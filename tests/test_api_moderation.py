@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
-from blog.tokens import create_token
 from tests import factories
 
 QUEUE = "/api/v1/moderation/comments"

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, Post, Role, User, utcnow
-from blog.tokens import create_token
 from tests import factories
 
 

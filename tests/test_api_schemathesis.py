@@ -27,9 +27,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from blog.accounts.tokens import create_token
 from blog.models import CommentStatus, Role
 from blog.settings import save_settings
-from blog.tokens import create_token
 from tests import factories
 
 EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 20}

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from blog import users
+from blog.accounts import users
 from blog.extensions import db
 from blog.models import Role, User
 from tests import factories

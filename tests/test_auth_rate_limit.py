@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from blog import sign_in_limits
+from blog.accounts import sign_in as sign_in_limits
 from blog.extensions import db
 from blog.models import SignInFailure, utcnow
 from tests import factories

@@ -14,9 +14,9 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from blog.backup import BackupError, backup_database
 from blog.extensions import db
 from blog.models import Comment, Post
+from blog.porting.backup import BackupError, backup_database
 from blog.sanitize import render_markdown, sanitize_comment
 from tests import factories
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from blog.demo import load_demo
+from blog.porting.demo import load_demo
 from tests.live import LiveServer, PageWatch
 
 pytestmark = pytest.mark.browser

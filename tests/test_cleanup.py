@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from blog.cleanup import CleanupRejected, parse_criteria
-from blog.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.cleanup import CleanupRejected, parse_criteria
+from blog.comments.counts import apply_count_delta, count_delta, find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
 from blog.sanitize import sanitize_comment

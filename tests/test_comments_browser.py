@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from blog.comments import CommentForm, CommentRejected, Submitter, submit_comment
+from blog.comments.policy import ModerationAction, moderate_comments
+from blog.comments.submit import CommentForm, CommentRejected, Submitter, submit_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
-from blog.moderation import ModerationAction, moderate_comments
 from blog.settings import save_settings
 from tests import factories
 from tests.live import LiveServer, PageWatch

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from blog.comments import CommentForm, Submitter, submit_comment
+from blog.comments.submit import CommentForm, Submitter, submit_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus
 from blog.settings import save_settings

@@ -370,8 +370,8 @@ def test_own_pending_comment_cookie_is_signed(app: Flask) -> None:
 def test_parent_deleted_between_the_check_and_the_insert_is_a_refusal(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from blog import comments
-    from blog.moderation import ParentFacts
+    from blog.comments import submit as comments
+    from blog.comments.policy import ParentFacts
 
     post = factories.make_post()
     # The race: the parent was approved when checked, and is gone when the reply is written.

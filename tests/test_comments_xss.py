@@ -21,9 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from blog.comments.policy import ModerationAction, moderate_comments
 from blog.extensions import db
 from blog.models import Comment, Role
-from blog.moderation import ModerationAction, moderate_comments
 from blog.sanitize import COMMENT_ATTRIBUTES, COMMENT_TAGS
 from blog.settings import save_settings
 from tests import factories

@@ -21,8 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog import config as blog_config
-from blog import create_app, outbox
+from blog import create_app
 from blog.extensions import db
+from blog.mail import outbox
 from blog.models import Role
 from tests import factories
 from tests.commenting import post_comment

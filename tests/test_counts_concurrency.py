@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import func, select
 
 from blog import create_app
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
+from blog.comments.policy import ModerationAction, moderate_comments
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
-from blog.moderation import ModerationAction, moderate_comments
 from blog.settings import save_settings
 from tests import factories
 

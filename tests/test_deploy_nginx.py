@@ -23,9 +23,9 @@ from flask_migrate import upgrade
 
 from bench.nginx import ROOT, nginx_missing, run_nginx
 from blog import create_app
+from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import CommentStatus, Role
-from blog.tokens import create_token
 from tests import factories
 from tests.deployment import (
     Answer,

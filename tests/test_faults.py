@@ -43,7 +43,7 @@ from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import OperationalError
 
 from bench.load import child_pids, free_port, stop_process_group
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
 from blog.settings import save_settings

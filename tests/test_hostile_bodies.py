@@ -25,8 +25,10 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bench.worst import SHAPES
-from blog.authoring import MAX_BODY_MARKUP
-from blog.comments import (
+from blog.accounts.tokens import create_token
+from blog.comments.spam.features import Sample, features
+from blog.comments.spam.filter import HAM, SPAM, SpamModel, load_model, save_model
+from blog.comments.submit import (
     BODY_MAX_BYTES,
     BODY_MAX_LINES,
     BODY_MAX_LINKS,
@@ -36,6 +38,7 @@ from blog.comments import (
 )
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
+from blog.posts.authoring import MAX_BODY_MARKUP
 from blog.sanitize import (
     MAX_AUTHOR_DEPTH,
     PARSER_FAILED,
@@ -45,9 +48,6 @@ from blog.sanitize import (
     second_wall,
 )
 from blog.settings import Settings, save_settings
-from blog.spam import HAM, SPAM, SpamModel, load_model, save_model
-from blog.spam_features import Sample, features
-from blog.tokens import create_token
 from tests import factories
 from tests.commenting import field_errors, reader
 

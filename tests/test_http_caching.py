@@ -57,7 +57,7 @@ def test_approving_a_comment_invalidates_the_page_at_once(client: FlaskClient) -
 
 
 def test_bulk_sql_updates_also_invalidate(client: FlaskClient) -> None:
-    from blog.counts import apply_count_delta
+    from blog.comments.counts import apply_count_delta
 
     post = factories.make_post()
     etag = client.get("/").headers["ETag"]
@@ -129,7 +129,7 @@ def test_a_new_comment_shows_at_once_without_conditional_headers(client: FlaskCl
 def test_a_reader_with_a_pending_comment_is_not_served_the_shared_page(
     client: FlaskClient,
 ) -> None:
-    from blog.commenter import COOKIE_NAME, CommenterCookie, dump_commenter_cookie
+    from blog.web.commenter import COOKIE_NAME, CommenterCookie, dump_commenter_cookie
 
     post = factories.make_post()
     url = f"/blog/{post.slug}/"
@@ -156,7 +156,7 @@ def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
     except redis.RedisError:
         pytest.skip("Redis is not reachable")
-    from blog.caching import RedisPageStore
+    from blog.cache.versions import RedisPageStore
 
     first, second = RedisPageStore(url), RedisPageStore(url)
     first.set("shared-key-test", b"<p>rendered once</p>")
@@ -169,7 +169,8 @@ def test_a_scheduled_post_appears_at_its_time_without_any_write(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from blog import caching, posts
+    from blog.cache import versions as caching
+    from blog.posts import reading as posts
     from blog.settings import load_settings_and_version
 
     due = datetime.now(UTC) + timedelta(hours=2)
@@ -217,7 +218,7 @@ def test_a_new_release_of_the_templates_changes_every_etag(tmp_path: Any) -> Non
     """Pages cached in Redis by an older release are not served once the templates change."""
     from flask import Flask
 
-    from blog.caching import page_format
+    from blog.cache.versions import page_format
 
     site = Flask(__name__, root_path=str(tmp_path), template_folder="t", static_folder="s")
     (tmp_path / "t").mkdir()
@@ -270,7 +271,7 @@ def test_an_approval_keeps_the_sidebar_worked_out_but_a_new_post_shows_in_it(
 ) -> None:
     """The sidebar (its category counts read every published post) depends on posts alone:
     it is kept per posts version, which an approved comment does not move."""
-    from blog.moderation import ModerationAction, moderate_comment
+    from blog.comments.policy import ModerationAction, moderate_comment
 
     app = make_app(PAGE_CACHE=False)
     with app.app_context():

@@ -17,11 +17,12 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 
-from blog import create_app, outbox
+from blog import create_app
 from blog.extensions import db
-from blog.mail_transport import mail_server
+from blog.mail import outbox
+from blog.mail.outbox import Mail
+from blog.mail.transport import mail_server
 from blog.models import Comment, CommentStatus, OutboxMessage, Role, utcnow
-from blog.outbox import Mail
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader

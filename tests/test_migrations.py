@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 
 from blog import create_app
 from blog.extensions import db
-from blog.search import autogenerate_include_name
+from blog.posts.search import autogenerate_include_name
 
 
 # SQLAlchemy cannot reflect an expression index on SQLite (ix_posts_listed_at_id), so alembic

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
+from blog.comments.policy import ModerationAction, ModerationError, moderate_comment, set_status
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
-from blog.moderation import ModerationAction, ModerationError, moderate_comment, set_status
 from tests import factories
 from tests.commenting import page_text
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from blog.comments.policy import Candidate, Decision, History, ParentFacts, decide
 from blog.models import CommentStatus, Post
-from blog.moderation import Candidate, Decision, History, ParentFacts, decide
 from blog.sanitize import sanitize_comment
 from blog.settings import Settings
 

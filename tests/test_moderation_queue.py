@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from blog import moderation_queue
+from blog.accounts.tokens import create_token
+from blog.comments import queue as moderation_queue
+from blog.comments.queue import pending_counts
 from blog.extensions import db
 from blog.models import CommentStatus, Role
-from blog.moderation_queue import pending_counts
 from blog.settings import save_settings
-from blog.tokens import create_token
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask, url_for
 
-from blog.comments import MAX_ID
-from blog.views.moderation import RowLinks
+from blog.comments.submit import MAX_ID
+from blog.web.moderation import RowLinks
 
 # (endpoint, values) in the order the rows ask for them: one link object serves them all.
 CALLS: list[tuple[str, dict[str, object]]] = [

@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from blog import outbox
 from blog.extensions import db
+from blog.mail import outbox
 from blog.models import Comment, CommentStatus, OutboxMessage, Role, User
 from blog.settings import save_settings
 from tests import factories
@@ -176,12 +176,12 @@ def test_a_dead_mail_server_loses_nothing_and_delays_nobody(
 ) -> None:
     # alembic's fileConfig (migrations/env.py) disables existing loggers when the migration
     # tests ran earlier in this process; the warning must still be seen here.
-    monkeypatch.setattr(logging.getLogger("blog.outbox"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("blog.mail.outbox"), "disabled", False)
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     with app.app_context():
         factories.make_user(Role.MODERATOR, email="mod@blog.example")
         post = factories.make_post(author=factories.make_user(Role.AUTHOR, email=""))
-        with caplog.at_level(logging.WARNING, logger="blog.outbox"):
+        with caplog.at_level(logging.WARNING, logger="blog.mail.outbox"):
             response = post_comment(reader(app), post, body="Kept despite the mail")
             new_id = comment_id(response)
             outbox.wait_for_mail(timeout=10)

@@ -133,7 +133,7 @@ def test_a_503_is_logged_with_its_request_id_and_the_cause(
     def locked(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr("blog.views.public.render_post", locked)
+    monkeypatch.setattr("blog.web.public.render_post", locked)
     response = app.test_client().get(f"/blog/{slug}/", headers={"X-Request-ID": "r-503"})
     assert response.status_code == 503
     records = lines(request_log)
@@ -156,7 +156,7 @@ def test_a_500_is_logged_with_its_request_id(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("blog.views.public.render_post", broken)
+    monkeypatch.setattr("blog.web.public.render_post", broken)
     response = app.test_client().get(f"/blog/{slug}/", headers={"X-Request-ID": "r-500"})
     assert response.status_code == 500
     records = lines(request_log)

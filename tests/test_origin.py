@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role, User
-from blog.origin import origin_of, request_allowed
-from blog.tokens import create_token
+from blog.web.origin import origin_of, request_allowed
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
 from tests.conftest import login

@@ -350,10 +350,10 @@ def test_the_domain_functions_refuse_on_their_own_without_any_view(
     """The API and the CLI call the same functions: the rule holds without HTTP."""
     from datetime import datetime
 
-    from blog import authoring, categories
+    from blog.accounts.users import save_account, set_active
     from blog.permissions import NotAllowed
+    from blog.posts import authoring, categories
     from blog.settings_admin import update_settings
-    from blog.users import save_account, set_active
 
     theirs = factories.make_post(author=users[ADMIN], title="Theirs")
     author, moderator = users[AUTHOR], users[MODERATOR]

@@ -15,7 +15,19 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, func, inspect, select, update
 
-from blog.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.policy import set_status
+from blog.comments.privacy import (
+    DELETED_TEXT,
+    Shortened,
+    erase_personal_data,
+    export_personal_data,
+    shorten_quoted_ips,
+    truncate_ip,
+    truncate_old_ips,
+)
+from blog.comments.spam.filter import load_model
+from blog.comments.spam.learning import retrain
 from blog.extensions import db
 from blog.models import (
     Comment,
@@ -27,20 +39,8 @@ from blog.models import (
     Role,
     utcnow,
 )
-from blog.moderation import set_status
-from blog.privacy import (
-    DELETED_TEXT,
-    Shortened,
-    erase_personal_data,
-    export_personal_data,
-    shorten_quoted_ips,
-    truncate_ip,
-    truncate_old_ips,
-)
 from blog.sanitize import sanitize_comment
 from blog.settings import save_settings
-from blog.spam import load_model
-from blog.spam_learning import retrain
 from tests import factories
 
 P, A, S = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM

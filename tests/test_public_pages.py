@@ -305,7 +305,7 @@ def test_sidebar_and_archive_counts_follow_a_change_made_by_another_worker(
 def test_archives_list_the_same_posts_however_they_are_looked_up(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch, large: bool
 ) -> None:
-    from blog import posts
+    from blog.posts import reading as posts
 
     monkeypatch.setattr(posts, "LARGE_ARCHIVE", 0 if large else 10**9)
     outer = factories.make_category("Outer")

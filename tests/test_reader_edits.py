@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import (
     Comment,
@@ -165,7 +165,7 @@ def test_editing_an_approved_comment_sends_it_back_through_moderation_with_exact
     post = factories.make_post()
     author = reader(app)
     cid = comment_id(post_comment(author, post, name="Bo", body="Nice post."))
-    from blog.moderation import set_status
+    from blog.comments.policy import set_status
 
     set_status(cid, CommentStatus.APPROVED, None, "approved")
     assert count_of(post) == 1
@@ -299,7 +299,7 @@ def test_deleting_a_comment_with_approved_replies_keeps_the_thread(app: Flask) -
 def test_the_spam_filter_forgets_what_an_edited_comment_said(
     app: Flask, client_as: Callable[[Role], FlaskClient]
 ) -> None:
-    from blog.spam import load_model
+    from blog.comments.spam.filter import load_model
 
     post = factories.make_post()
     author = reader(app)

@@ -14,7 +14,7 @@ from flask import Flask
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User, utcnow
 from blog.settings import save_settings
@@ -233,7 +233,7 @@ def test_an_expired_link_confirms_nothing(
     save_settings({"require_email_confirmation": True})
     post = factories.make_post()
     cid = comment_id(post_comment(reader(app), post, email="old@example.org"))
-    from blog.notifications import confirmation_token
+    from blog.comments.notifications import confirmation_token
 
     with app.test_request_context():
         monkeypatch.setattr(

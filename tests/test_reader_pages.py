@@ -279,7 +279,7 @@ def test_recent_comments_in_the_sidebar_and_the_api(client: FlaskClient) -> None
 def test_recent_comments_cost_one_query(
     no_page_cache: Flask, count_queries: Callable[[], Any]
 ) -> None:
-    from blog.recent_comments import recent_comments
+    from blog.comments.recent import recent_comments
 
     post = factories.make_post()
     threads(post, 30)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import Comment, CommentReport, CommentStatus, ModerationEvent, Post, Role
 from blog.settings import save_settings

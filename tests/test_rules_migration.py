@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from blog import create_app
-from blog.comments import CommentForm, CommentRejected, Submitter, submit_comment
+from blog.comments.submit import CommentForm, CommentRejected, Submitter, submit_comment
 from blog.extensions import db
 from blog.models import Post, digest_of_body
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from blog.comments.notifications import confirmation_token, unsubscribe_token
 from blog.extensions import db
 from blog.models import CommentStatus, Role
-from blog.notifications import confirmation_token, unsubscribe_token
 from tests import factories
 from tests.conftest import login
 

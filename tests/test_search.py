@@ -19,7 +19,7 @@ from sqlalchemy import inspect, text
 from blog import create_app
 from blog.extensions import db
 from blog.models import PostStatus, utcnow
-from blog.search import parse_query, search_posts
+from blog.posts.search import parse_query, search_posts
 from blog.settings import save_settings
 from tests import factories
 
@@ -318,7 +318,7 @@ def test_search_works_on_a_database_built_by_every_migration(
 
 def test_the_index_can_be_dropped_for_a_bulk_load_and_rebuilt(app: Flask) -> None:
     from blog.models import Post
-    from blog.search import create_search_index, drop_search_index
+    from blog.posts.search import create_search_index, drop_search_index
 
     author = factories.make_user()
     factories.make_post(author=author, title="Before the load", body="walrus")

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from blog.caching import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE
-from blog.commenter import COOKIE_NAME, REMEMBER_COOKIE, CommenterCookie, dump_commenter_cookie
+from blog.cache.versions import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE
 from blog.models import CommentStatus, Role
+from blog.web.commenter import COOKIE_NAME, REMEMBER_COOKIE, CommenterCookie, dump_commenter_cookie
 from tests import factories
 from tests.conftest import login
 

@@ -17,12 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from blog.counts import apply_count_delta, count_delta, find_drift
-from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, Role, Setting, User
-from blog.moderation import History, ModerationAction, decide, moderate_comments
-from blog.settings import CONTENT_VERSION_KEY, Settings, save_settings
-from blog.spam import (
+from blog.comments.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.policy import History, ModerationAction, decide, moderate_comments
+from blog.comments.spam.features import Sample, features
+from blog.comments.spam.filter import (
     HAM,
     MAX_FEATURES,
     MODEL_KEY,
@@ -31,8 +29,10 @@ from blog.spam import (
     load_model,
     scores_for,
 )
-from blog.spam_features import Sample, features
-from blog.spam_learning import retrain
+from blog.comments.spam.learning import retrain
+from blog.extensions import db
+from blog.models import Comment, CommentStatus, Post, Role, Setting, User
+from blog.settings import CONTENT_VERSION_KEY, Settings, save_settings
 from tests import factories
 from tests.commenting import comment_id, reader
 from tests.spam_corpus import Labelled, corpus

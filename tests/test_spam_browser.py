@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from blog.comments.spam.learning import retrain
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role
 from blog.settings import save_settings
-from blog.spam_learning import retrain
 from tests import factories
 from tests.live import LiveServer, PageWatch
 from tests.spam_corpus import corpus

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 
-from blog.static_urls import init_app
+from blog.web.static_urls import init_app
 from tests import factories
 
 

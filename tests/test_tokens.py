@@ -7,9 +7,9 @@ import hashlib
 from flask import Flask
 from sqlalchemy import select
 
+from blog.accounts.tokens import create_token, user_for_token
 from blog.extensions import db
 from blog.models import ApiToken, Role, User
-from blog.tokens import create_token, user_for_token
 from tests import factories
 
 

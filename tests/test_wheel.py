@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from blog.demo import REFERENCE_SLUG
+from blog.porting.demo import REFERENCE_SLUG
 from blog.resources import FOLDERS
 from tests.redis_server import free_port
 

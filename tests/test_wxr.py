@@ -20,7 +20,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from blog.counts import find_drift
+from blog.accounts.users import authenticate
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import (
     Category,
@@ -33,9 +34,8 @@ from blog.models import (
     Tag,
     User,
 )
-from blog.users import authenticate
-from blog.wxr import WxrError, read_wxr
-from blog.wxr_import import import_wxr
+from blog.porting.wxr_import import import_wxr
+from blog.porting.wxr_read import WxrError, read_wxr
 from tests import factories
 
 FIXTURE = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
@@ -347,7 +347,7 @@ def test_hostile_or_malformed_files_are_refused_and_change_nothing(
 
 
 def test_a_failure_halfway_stores_nothing(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blog import wxr_import
+    from blog.porting import wxr_import
 
     document = read_wxr(str(FIXTURE))
     before = row_counts()

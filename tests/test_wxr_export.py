@@ -11,10 +11,10 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from blog.counts import find_drift
+from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, PostStatus, Tag, utcnow
-from blog.wxr_export import NAMESPACES
+from blog.porting.wxr_export import NAMESPACES
 from tests import factories
 
 FIXTURE = Path(__file__).parent / "fixtures" / "wordpress-export.xml"

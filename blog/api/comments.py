@@ -1,6 +1,6 @@
 """Comments over the API: a post's approved thread, posting a reply, counts for many posts.
 
-Posting calls blog.comments.submit_comment, the function behind the HTML form: the same
+Posting calls blog.comments.submit.submit_comment, the function behind the HTML form: the same
 validation, decision, limits and status codes. A spam verdict answers like a held comment.
 """
 
@@ -19,14 +19,14 @@ from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import MAX_PER_PAGE, Fields, json_object, paging, past_the_end
 from blog.api.posts import clean_slug, visible_post
 from blog.api.schemas import page_of, public_comment, recent_comment
-from blog.comments import CommentForm, Submitter, submit_comment
+from blog.comments.policy import max_thread_depth
+from blog.comments.recent import MAX_RECENT, SIDEBAR_COUNT, recent_comments
+from blog.comments.submit import CommentForm, Submitter, submit_comment
+from blog.comments.threads import ThreadNode, build_thread, visible_comments
 from blog.extensions import db, limiter
 from blog.models import CommentStatus, Post
-from blog.moderation import max_thread_depth
-from blog.posts import is_visible
-from blog.recent_comments import MAX_RECENT, SIDEBAR_COUNT, recent_comments
-from blog.templating import site_settings
-from blog.threads import ThreadNode, build_thread, visible_comments
+from blog.posts.reading import is_visible
+from blog.web.templating import site_settings
 
 DEFAULT_COMMENT_RATE_LIMIT = "10 per minute"
 MAX_COUNT_SLUGS = 100

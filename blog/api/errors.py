@@ -1,7 +1,7 @@
 """Every error under ``/api/`` is ``{"error": {"code", "message", "fields"}}`` with its status.
 
 Views raise :class:`ApiError` (or let a domain exception through, which the handlers here turn
-into the same shape); blog.errors sends routing errors (404, 405), 413, 500 and the database's
+into the same shape); blog.web.errors sends routing errors (404, 405), 413, 500 and the database's
 503 here too, so no HTML error page is ever served under ``/api/``.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, jsonify
 from flask_limiter import RateLimitExceeded
 
-from blog.authoring import PostRejected
-from blog.comments import CommentRejected
+from blog.comments.policy import ModerationError
+from blog.comments.submit import CommentRejected
 from blog.extensions import seconds_until_retry
-from blog.moderation import ModerationError
 from blog.permissions import NotAllowed
+from blog.posts.authoring import PostRejected
 
 CODES = {
     400: "bad_request",
@@ -83,7 +83,7 @@ def error_response(error: ApiError) -> Response:
 
 
 def json_error(status: int, message: str | None = None) -> tuple[Response, int]:
-    """For blog.errors: the JSON answer to an HTTP error raised outside the API's views."""
+    """For blog.web.errors: the JSON answer to an HTTP error raised outside the API's views."""
     return error_response(ApiError(status, message)), status
 
 
@@ -105,7 +105,7 @@ def _moderation_error(error: ModerationError) -> Response:
 
 
 def _post_rejected(rejected: PostRejected) -> Response:
-    # Without fields it is the post that went away meanwhile (blog.authoring._require_post).
+    # Without fields it is the post that went away meanwhile (blog.posts.authoring._require_post).
     status = 400 if rejected.fields else 404
     return error_response(ApiError(status, rejected.message, rejected.fields))
 

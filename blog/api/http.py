@@ -1,8 +1,9 @@
 """The API's HTTP edges: bearer tokens, conditional GETs, CORS.
 
-- Tokens: ``Authorization: Bearer <token>`` (blog.tokens). The API never reads the session
+- Tokens: ``Authorization: Bearer <token>`` (blog.accounts.tokens). The API never reads the session
   cookie, so a signed-in browser grants nothing here and no request needs a CSRF token.
-- Caching: public reads carry an ETag from the site's content version (blog.caching), the same
+- Caching: public reads carry an ETag from the site's content version (blog.cache.versions), the
+same
   stamp every content commit moves, and answer ``304`` to a matching ``If-None-Match``.
 - CORS: the public reads and comment posting answer the origins of ``API_CORS_ORIGINS``
   (none by default, ``*`` for any); the token endpoints never do.
@@ -19,12 +20,12 @@ from flask import current_app, make_response, request
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
+from blog.accounts.tokens import user_for_token
 from blog.api.errors import ApiError
-from blog.caching import SHARED_PAGE, page_store
+from blog.cache.versions import SHARED_PAGE, page_store
 from blog.links import site_origin
 from blog.models import User
-from blog.origin import ANY, origin_of
-from blog.tokens import user_for_token
+from blog.web.origin import ANY, origin_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,12 +63,13 @@ def token_user(required: bool = True) -> User | None:
 def cached_read(view: F) -> F:
     """A public read: ETag and Last-Modified from the content version, 304 when they match,
     ``Cache-Control: public`` with a short shared max-age. The JSON of a 200 is kept in the
-    rendered-page store (blog.caching: per worker, or Redis) under its ETag, so until the next
+    rendered-page store (blog.cache.versions: per worker, or Redis) under its ETag, so until the
+    next
     content commit the same read costs one query. Errors are not cached."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from blog.templating import content_version_and_time
+        from blog.web.templating import content_version_and_time
 
         version, modified = content_version_and_time()
         # The host is part of it: links in the JSON are absolute.
@@ -140,7 +142,7 @@ def _cors_methods(path: str) -> frozenset[str]:
 
 def trusted_origins() -> tuple[str, ...]:
     """The CORS origins, for a request to an API view open to them for its method: the origin
-    check (blog.origin) lets them post a comment from their pages."""
+    check (blog.web.origin) lets them post a comment from their pages."""
     rule = request.url_rule
     if request.blueprint != "api" or rule is None:
         return ()

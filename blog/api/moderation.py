@@ -1,8 +1,8 @@
 """Moderation over the API, with a bearer token: the queue, a status change, deleting for good.
 
 The role matrix decides as in the HTML queue: admins, editors and moderators see and act on
-every comment, authors on the comments of their own posts. The queue is blog.moderation_queue's,
-a status change is blog.moderation.set_status (one event, the count kept exact), and deleting
+every comment, authors on the comments of their own posts. The queue is blog.comments.queue's,
+a status change is blog.comments.policy.set_status (one event, the count kept exact), and deleting
 is the queue's "Delete Permanently": only from spam or the trash.
 """
 
@@ -18,13 +18,13 @@ from blog.api.http import private, token_user
 from blog.api.inputs import Fields, json_object, paging, past_the_end, query_text
 from blog.api.posts import clean_slug
 from blog.api.schemas import moderated_comment, page_of
-from blog.comments import MAX_ID
+from blog.comments.policy import ModerationAction, moderate_comment, set_status
+from blog.comments.queue import QUEUE_PER_PAGE, QueueFilter, moderation_queue
+from blog.comments.submit import MAX_ID
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
-from blog.moderation import ModerationAction, moderate_comment, set_status
-from blog.moderation_queue import QUEUE_PER_PAGE, QueueFilter, moderation_queue
 from blog.permissions import Action, can
-from blog.posts import PageNotFound
+from blog.posts.reading import PageNotFound
 
 STATUSES = ", ".join(s.value for s in CommentStatus)
 

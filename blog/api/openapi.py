@@ -14,9 +14,9 @@ from werkzeug.wrappers import Response
 from blog.api import bp
 from blog.api.http import cached_read, cors
 from blog.api.inputs import MAX_PER_PAGE
-from blog.comments import EMAIL_MAX, MAX_ID, NAME_MAX, URL_MAX
+from blog.comments.recent import MAX_RECENT
+from blog.comments.submit import EMAIL_MAX, MAX_ID, NAME_MAX, URL_MAX
 from blog.models import CommentStatus, PostStatus
-from blog.recent_comments import MAX_RECENT
 
 JSON = "application/json"
 Schema = dict[str, Any]

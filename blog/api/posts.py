@@ -1,6 +1,7 @@
 """Posts over the API: the public list and post, and writing with a bearer token.
 
-Reading uses blog.posts (and blog.search for ``q``); writing goes through blog.authoring's
+Reading uses blog.posts.reading (and blog.posts.search for ``q``); writing goes through
+blog.posts.authoring's
 ``write_post``/``update_post``/``delete_post``, which check the role matrix themselves, the same
 functions the admin's post form calls.
 """
@@ -16,20 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from blog import authoring, posts
 from blog.api import bp
 from blog.api.errors import ApiError
 from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import Fields, json_object, paging, past_the_end, query_text
 from blog.api.schemas import absolute, page_of, post_detail, post_for_writer, post_summary
+from blog.comments.policy import _closed_reason
 from blog.extensions import db
 from blog.models import Category, Post, PostStatus, User, utcnow
-from blog.moderation import _closed_reason
 from blog.permissions import Action, ensure
-from blog.posts import PageNotFound, PostFilter
+from blog.posts import authoring
+from blog.posts import reading as posts
+from blog.posts.reading import PageNotFound, PostFilter
 from blog.sanitize import html_to_text
 from blog.settings import Settings
-from blog.templating import site_settings
+from blog.web.templating import site_settings
 
 POSTS_PER_PAGE = 10
 MAX_SLUG = 200
@@ -54,7 +56,7 @@ def visible_post(slug: str) -> Post:
 
 def comments_open(post: Post, settings: Settings) -> bool:
     """Whether a reply would be taken now: the post's switch and the close-after-days setting
-    (the same rule blog.moderation.decide applies)."""
+    (the same rule blog.comments.policy.decide applies)."""
     return _closed_reason(post, settings, utcnow()) is None
 
 
@@ -114,7 +116,7 @@ def list_posts() -> Response:
 
 
 def _search(q: str, page: int, per_page: int) -> Response:
-    from blog.search import search_posts
+    from blog.posts.search import search_posts
 
     if any(query_text(name) for name in ("category", "tag", "author")):
         raise ApiError(

@@ -15,10 +15,10 @@ from typing import Any
 from flask import url_for
 
 from blog import links
+from blog.comments.recent import RecentComment
+from blog.comments.threads import ThreadNode
 from blog.models import Category, Comment, Post, Tag, User
-from blog.posts import breadcrumbs_for, category_path
-from blog.recent_comments import RecentComment
-from blog.threads import ThreadNode
+from blog.posts.reading import breadcrumbs_for, category_path
 
 
 def iso(moment: datetime | None) -> str | None:

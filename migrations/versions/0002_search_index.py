@@ -1,10 +1,10 @@
 """search index: FTS5 table and triggers on SQLite, a generated tsvector column with a GIN index on PostgreSQL
 
-The statements are copied here rather than imported from blog.search: a migration must keep
+The statements are copied here rather than imported from blog.posts.search: a migration must keep
 meaning what it meant when it was written. Keep the two in step when either changes.
 
 On SQLite the triggers call blog_search_text(), which the application registers on each of its
-connections (blog.search.search_text); this migration registers its own copy to index the posts
+connections (blog.posts.search.search_text); this migration registers its own copy to index the posts
 that already exist. A batch migration that recreates the posts table drops these triggers with
 it; such a migration must create them again.
 
@@ -70,7 +70,7 @@ def search_text(body_html):
 
 PG_UP = (
     # A stored vector (not an index on the expression): ranking reads it instead of parsing
-    # every matching body again. Not in the models; autogenerate ignores it (blog.search).
+    # every matching body again. Not in the models; autogenerate ignores it (blog.posts.search).
     "ALTER TABLE posts ADD COLUMN search_document tsvector GENERATED ALWAYS AS ("
     "setweight(to_tsvector('simple'::regconfig, replace(title, '<', ' ')), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, body_html), 'D')) STORED",

@@ -7,7 +7,7 @@
   whitespace collapsed, NFKC, invisible characters dropped), with an index on (post_id,
   body_digest); filled for every existing comment, in batches.
 - sign_in_failures: failed sign-ins per keyed hash of the client address, shared by every
-  worker and host (blog.sign_in_limits).
+  worker and host (blog.accounts.sign_in).
 
 The digest and slug rules are copied here as they were when this migration was written: the
 application's may change later, the rows this fills must not change with them.

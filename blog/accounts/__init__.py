@@ -1,0 +1,1 @@
+"""Staff accounts: users, API tokens, sign-in limits, public author slugs."""

@@ -1,0 +1,1 @@
+"""The spam filter: features of a comment, the score, learning from moderators."""

@@ -1,0 +1,1 @@
+"""Mail: the outbox (stored, sent after the commit) and the SMTP transport."""

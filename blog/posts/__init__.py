@@ -1,0 +1,1 @@
+"""Posts: reading, authoring, categories, search, feeds, sitemaps, the admin dashboards."""

@@ -1,0 +1,214 @@
+"""What the admin shows at a glance: the dashboard's counts and recent comments, and the posts
+list with its filters. Each runs a constant number of queries, whatever the amount of data.
+
+Everything is scoped by the role matrix: an author counts and lists only their own posts and the
+comments on them; a moderator sees every comment and no post counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, func, select, union_all
+from sqlalchemy.orm import contains_eager, joinedload
+
+from blog.cache.versions import per_posts_version
+from blog.comments.queue import pending_counts, status_counts
+from blog.extensions import db
+from blog.models import (
+    Category,
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    User,
+    post_categories,
+    utcnow,
+)
+from blog.permissions import Action, can, post_scope_filter
+from blog.posts.reading import Page, PageNotFound, is_published
+
+ADMIN_PER_PAGE = 20
+RECENT_COMMENTS = 5
+
+
+class PostState:
+    """What the posts list filters on: stored status, and "scheduled" (published, still ahead)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+    ALL = (DRAFT, PUBLISHED, SCHEDULED)
+
+
+def post_state(post: Post, now: datetime | None = None) -> str:
+    if post.status == PostStatus.DRAFT:
+        return PostState.DRAFT
+    if post.published_at is not None and post.published_at > (now or utcnow()):
+        return PostState.SCHEDULED
+    return PostState.PUBLISHED
+
+
+def _state_condition(state: str, now: datetime) -> ColumnElement[bool]:
+    if state == PostState.DRAFT:
+        return Post.status == PostStatus.DRAFT
+    if state == PostState.SCHEDULED:
+        return (Post.status == PostStatus.PUBLISHED) & (Post.published_at > now)
+    return is_published(now)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    post_counts: dict[str, int] | None  # None when the user writes no posts
+    comment_counts: dict[CommentStatus, int]
+    recent_comments: list[Comment]
+
+
+def dashboard(user: User) -> Dashboard:
+    """Posts by state and comments by status (within the user's reach), and the latest comments:
+    at most three queries (the posts by state are kept per content version)."""
+    post_counts = None
+    if can(user, Action.CREATE_POST):
+        counts = post_state_counts(user)
+        post_counts = {state: counts[state] for state in PostState.ALL}
+    moderated = post_scope_filter(user, Action.MODERATE)
+    # Capped as in the queue: a full count read every comment (120-180 ms at a million).
+    comment_counts = status_counts(user)
+    return Dashboard(post_counts, comment_counts, _recent_comments(moderated))
+
+
+def post_state_counts(user: User) -> dict[str, int]:
+    """The posts ``user`` may edit, by state, and all of them under "": one query, counting
+    every post in reach (about 45 ms at 100,000 posts), so kept per content version in each
+    worker. Any change to a post moves the version, and so does a scheduled post coming due."""
+
+    def count() -> dict[str, int]:
+        now = utcnow()
+        row = db.session.execute(
+            select(
+                func.count(Post.id),
+                *(
+                    func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
+                    for s in PostState.ALL
+                ),
+            ).where(post_scope_filter(user, Action.EDIT_POST))
+        ).one()
+        return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
+
+    return per_posts_version(("post_state_counts", user.id, user.role), count)
+
+
+def _recent_comments(moderated: ColumnElement[bool]) -> list[Comment]:
+    """The newest pending or approved comments within reach, newest first.
+
+    The newest few of each status, then merged: each is a short walk down the (status,
+    created_at) index, where ``status IN (...)`` would sort every such comment on SQLite.
+    """
+    newest = [
+        select(Comment.id)
+        .join(Post, Post.id == Comment.post_id)
+        .where(moderated, Comment.status == status)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(RECENT_COMMENTS)
+        .subquery()
+        for status in (CommentStatus.PENDING, CommentStatus.APPROVED)
+    ]
+    candidates = union_all(*(select(ids.c.id) for ids in newest)).subquery()
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .join(Post, Post.id == Comment.post_id)
+            .options(contains_eager(Comment.post).load_only(Post.title, Post.slug))
+            .where(Comment.id.in_(select(candidates.c.id)))
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(RECENT_COMMENTS)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PostListFilter:
+    state: str = ""  # "", or one of PostState.ALL
+    category_id: int | None = None
+    author_id: int | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class PostRow:
+    post: Post
+    state: str
+    pending: int
+
+
+@dataclass(frozen=True)
+class PostList:
+    filter: PostListFilter
+    rows: Page[PostRow]
+    state_counts: dict[str, int]  # "" is every post the user may edit
+    categories: list[tuple[int, str]] = field(default_factory=list)
+    authors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
+    """One page of the posts ``user`` may edit, newest first by publish date (else creation
+    date), with approved and pending comment counts, the counts per state, and the choices of
+    the filters: at most six queries, fewer while the counts per state are kept (they give the
+    total when neither a category nor an author is chosen).
+
+    Raises PageNotFound past the last page.
+    """
+    now = utcnow()
+    scoped: list[ColumnElement[bool]] = [post_scope_filter(user, Action.EDIT_POST)]
+    state_counts = post_state_counts(user)
+    listed = list(scoped)
+    if where.state in PostState.ALL:
+        listed.append(_state_condition(where.state, now))
+    if where.category_id is not None:
+        listed.append(
+            Post.id.in_(
+                select(post_categories.c.post_id).where(
+                    post_categories.c.category_id == where.category_id
+                )
+            )
+        )
+    if where.author_id is not None:
+        listed.append(Post.author_id == where.author_id)
+    if where.category_id is None and where.author_id is None:
+        total = state_counts.get(where.state, state_counts[""])
+    else:
+        total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
+    if where.page > 1 and (where.page - 1) * per_page >= total:
+        raise PageNotFound(str(where.page))
+    found = list(
+        db.session.scalars(
+            select(Post)
+            .options(joinedload(Post.author), joinedload(Post.primary_category))
+            .where(*listed)
+            .order_by(func.coalesce(Post.published_at, Post.created_at).desc(), Post.id.desc())
+            .limit(per_page)
+            .offset((where.page - 1) * per_page)
+        ).unique()
+    )
+    # Pending comments of the listed posts only (grouping every pending comment of the site
+    # first took most of this page's 400-500 ms at a million comments).
+    pending = pending_counts(post.id for post in found)
+    rows = [PostRow(post, post_state(post, now), pending.get(post.id, 0)) for post in found]
+    categories = [
+        (cid, name)
+        for cid, name in db.session.execute(
+            select(Category.id, Category.name).order_by(Category.name, Category.id)
+        )
+    ]
+    authors = [
+        (uid, name)
+        for uid, name in db.session.execute(
+            select(User.id, User.display_name)
+            # Per user, a seek on the author index (IN read every post in reach).
+            .where(select(Post.id).where(Post.author_id == User.id, *scoped).exists())
+            .order_by(User.display_name, User.id)
+        )
+    ]
+    page = Page(rows, where.page, per_page, total)
+    return PostList(where, page, state_counts, categories, authors)

@@ -1,0 +1,246 @@
+"""The posts list and the post form: write, preview, save, publish, unpublish, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from blog.extensions import db
+from blog.models import Post, PostStatus, Role, User
+from blog.permissions import ALL, Action, can, scope
+from blog.posts import authoring
+from blog.posts.categories import category_tree
+from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
+from blog.posts.reading import PageNotFound, parse_page
+from blog.sanitize import html_to_text
+from blog.web.access import authorize, require
+from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
+from blog.web.admin.forms import ActionForm, PostForm, first_errors
+from blog.web.auth import csrf_failed
+from blog.web.templating import format_time
+
+FIELD_MESSAGES = {
+    "categories": "Choose categories from the list.",
+    "primary_category": "Choose the primary category from the list.",
+    "author": "Choose an author from the list.",
+    "status": "Choose Draft or Published.",
+    "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
+}
+DATE_INPUT = "%Y-%m-%dT%H:%M"
+
+
+@bp.route("/posts/")
+@require(Action.CREATE_POST)
+def posts() -> str:
+    state = request.args.get("status", "")
+    if state not in ("", *PostState.ALL):
+        abort(400, "Unknown status: choose draft, published or scheduled.")
+    try:
+        page = parse_page(request.args.get("page"))
+        where = PostListFilter(
+            state=state,
+            category_id=parse_id(request.args.get("category"), "category"),
+            author_id=parse_id(request.args.get("author"), "author"),
+            page=page,
+        )
+        listing = post_list(actor(), where)
+    except PageNotFound:
+        abort(404)
+    return render_template(
+        "admin/posts.html",
+        listing=listing,
+        has_queue="moderation.queue" in current_app.view_functions,
+    )
+
+
+def _load(post_id: int) -> Post:
+    post = db.session.scalars(
+        select(Post)
+        .where(Post.id == post_id)
+        .options(selectinload(Post.categories), selectinload(Post.tags))
+    ).one_or_none()
+    if post is None:
+        abort(404)
+    return post
+
+
+def _authors() -> list[User]:
+    """Who may be chosen as a post's author: active users of the writing roles."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role != Role.MODERATOR)
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
+def _values_of(post: Post) -> dict[str, Any]:
+    automatic = html_to_text(post.body_html, limit=300)
+    return {
+        "title": post.title,
+        "slug": post.slug,
+        "body": post.body_source,
+        "excerpt": "" if post.excerpt == automatic else post.excerpt,
+        "categories": [str(c.id) for c in post.categories],
+        "primary_category": str(post.primary_category_id or ""),
+        "new_category": "",
+        "tags": ", ".join(t.name for t in post.tags),
+        "status": post.status.value,
+        "published_at": post.published_at.strftime(DATE_INPUT) if post.published_at else "",
+        "comments_open": "y" if post.comments_open else "",
+        "author": str(post.author_id),
+    }
+
+
+def _typed() -> dict[str, Any]:
+    form = request.form
+    values: dict[str, Any] = {name: form.get(name, "") for name in FIELDS}
+    values["categories"] = form.getlist("categories")
+    return values
+
+
+FIELDS = (
+    "title",
+    "slug",
+    "body",
+    "excerpt",
+    "primary_category",
+    "new_category",
+    "tags",
+    "status",
+    "published_at",
+    "comments_open",
+    "author",
+)
+
+
+def _page(
+    post: Post | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    preview: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    user = actor()
+    page = render_template(
+        "admin/post_form.html",
+        post=post,
+        state=post_state(post) if post is not None else None,
+        values=values,
+        errors=errors or {},
+        message=message,
+        preview=preview,
+        categories=category_tree(),
+        authors=_authors() if scope(user, Action.EDIT_POST) == ALL else None,
+        may_add_category=can(user, Action.MANAGE_CATEGORIES),
+    )
+    return page, status
+
+
+def _changes(form: PostForm) -> authoring.PostChanges:
+    return authoring.PostChanges(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        excerpt=form.excerpt.data or "",
+        slug=form.slug.data or "",
+        category_ids=tuple(form.categories.data or ()),
+        primary_category_id=form.primary_category.data,
+        new_category=form.new_category.data or "",
+        tags=authoring.parse_tags(form.tags.data or ""),
+        status=PostStatus(form.status.data),
+        published_at=form.published_at.data,
+        comments_open=bool(form.comments_open.data),
+        author_id=form.author.data if "author" in request.form else None,
+    )
+
+
+def _submitted(post: Post | None) -> Response | tuple[str, int]:
+    """Handle a POST of the post form: preview, or save and go back to the form."""
+    form = PostForm()
+    values = _typed()
+    # A refused request (blog.web.admin: stale token, another site) never saves, whatever
+    # its fields.
+    if csrf_expired() or not form.validate_on_submit():
+        if csrf_failed(form) or csrf_expired():
+            return _page(post, values, first_errors(form), form_refusal(), status=400)
+        errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
+        return _page(post, values, errors, "The post was not saved.", status=400)
+    changes = _changes(form)
+    try:
+        if request.form.get("action") == "preview":
+            return _page(post, values, preview=authoring.preview_html(changes.body))
+        if post is None:
+            saved = authoring.write_post(actor(), changes)
+        else:
+            saved = authoring.update_post(actor(), post, changes)
+    except authoring.PostRejected as rejected:
+        return _page(post, values, rejected.fields, rejected.message, status=400)
+    state = post_state(saved)
+    if state == PostState.PUBLISHED:
+        flash("Post published.", "success")
+    elif state == PostState.SCHEDULED:
+        flash(f"Post scheduled for {format_time(saved.published_at)} (UTC).", "success")
+    else:
+        flash("Draft saved.", "success")
+    return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+@require(Action.CREATE_POST)
+def post_new() -> Response | tuple[str, int]:
+    if request.method == "POST":
+        return _submitted(None)
+    return _page(None, {"status": PostStatus.DRAFT.value, "comments_open": "y", "categories": []})
+
+
+@bp.route(f"/posts/<{ID}:post_id>/edit", methods=["GET", "POST"])
+@require(Action.CREATE_POST)
+def post_edit(post_id: int) -> Response | tuple[str, int]:
+    post = _load(post_id)
+    authorize(Action.EDIT_POST, post)
+    if request.method == "POST":
+        return _submitted(post)
+    return _page(post, _values_of(post))
+
+
+@bp.route(f"/posts/<{ID}:post_id>/delete", methods=["GET", "POST"])
+@require(Action.CREATE_POST)
+def post_delete(post_id: int) -> Response | str:
+    """GET asks "are you sure?"; POST deletes."""
+    post = _load(post_id)
+    authorize(Action.DELETE_POST, post)
+    if request.method != "POST" or not ActionForm().validate_on_submit():
+        return render_template("admin/post_delete.html", post=post)
+    title = post.title
+    authoring.delete_post(actor(), post)
+    flash(f"“{title}” was deleted, with its comments.", "success")
+    return redirect(url_for("admin.posts"), 303)
+
+
+@bp.route(f"/posts/<{ID}:post_id>/publish", methods=["POST"])
+@require(Action.CREATE_POST)
+def post_publish(post_id: int) -> Response:
+    post = _load(post_id)
+    authorize(Action.PUBLISH_POST, post)
+    if ActionForm().validate_on_submit():
+        saved = authoring.publish_post(actor(), post)
+        scheduled = post_state(saved) == PostState.SCHEDULED
+        flash("Post scheduled." if scheduled else "Post published.", "success")
+    return redirect(url_for("admin.posts"), 303)
+
+
+@bp.route(f"/posts/<{ID}:post_id>/unpublish", methods=["POST"])
+@require(Action.CREATE_POST)
+def post_unpublish(post_id: int) -> Response:
+    post = _load(post_id)
+    authorize(Action.PUBLISH_POST, post)
+    if ActionForm().validate_on_submit():
+        authoring.unpublish_post(actor(), post)
+        flash("Post moved back to drafts.", "success")
+    return redirect(url_for("admin.posts"), 303)
