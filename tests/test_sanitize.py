@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import pytest
@@ -28,9 +27,9 @@ from blog.sanitize import (
     sanitize_author_html,
     sanitize_comment,
 )
+from tests.paths import PUBLIC_VECTORS
 from tests.xss_payloads import PAYLOADS
 
-PUBLIC_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "xss" / "public-vectors.jsonl"
 XHTML = "http://www.w3.org/1999/xhtml"
 REL = "nofollow ugc noopener"
 

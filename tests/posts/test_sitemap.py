@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +15,11 @@ from lxml import etree
 from blog.extensions import db
 from blog.models import PostStatus, utcnow
 from tests import factories
+from tests.paths import FIXTURES
 
 SITE = "https://blog.example.com"
 NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "fixtures" / "sitemap.xsd")))
+SCHEMA = etree.XMLSchema(etree.parse(str(FIXTURES / "sitemap.xsd")))
 W3C_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 

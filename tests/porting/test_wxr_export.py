@@ -16,8 +16,9 @@ from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, PostStatus, Tag, utcnow
 from blog.porting.wxr_export import NAMESPACES
 from tests import factories
+from tests.paths import WXR_FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
+FIXTURE = WXR_FIXTURE
 SITE = "https://blog.example.com"
 WP = "{http://wordpress.org/export/1.2/}"
 

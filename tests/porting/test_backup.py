@@ -19,8 +19,9 @@ from blog.models import Comment, Post
 from blog.porting.backup import BackupError, backup_database
 from blog.sanitize import render_markdown, sanitize_comment
 from tests import factories
+from tests.paths import WXR_FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
+FIXTURE = WXR_FIXTURE
 WRITES_AT_MOST = 2000
 
 

@@ -4,7 +4,6 @@ comments that must not run on the post page or in the moderation queue."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +16,10 @@ from blog.models import Comment, CommentStatus, Post, Role
 from blog.settings import save_settings
 from tests import factories
 from tests.live import LiveServer, PageWatch
+from tests.paths import PUBLIC_VECTORS
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = pytest.mark.browser
-PUBLIC_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "xss" / "public-vectors.jsonl"
 
 TYPED = [
     "<script>alert(1)</script>",

@@ -48,9 +48,9 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role
 from blog.settings import save_settings
 from tests import factories
+from tests.paths import ROOT
 from tests.services import PG_SKIP_REASON, PG_URL
 
-ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 REQUEST_TIMEOUT_S = 15  # a request that takes longer is a hang, and fails the test
 DEADLINE_S = 30  # for any condition the tests wait for

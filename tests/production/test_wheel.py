@@ -21,9 +21,9 @@ import pytest
 
 from blog.porting.demo import REFERENCE_SLUG
 from blog.resources import FOLDERS
+from tests.paths import ROOT
 from tests.redis_server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 SKIP_WHEN_COPYING = shutil.ignore_patterns(
     ".git", ".venv", "instance", "build", "dist", "*.egg-info", "__pycache__", "bench", ".*cache"
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +34,7 @@ from blog.models import Comment, CommentStatus, Post, Role, Setting, User
 from blog.settings import CONTENT_VERSION_KEY, Settings, save_settings
 from tests import factories
 from tests.commenting import comment_id, reader
+from tests.paths import WXR_FIXTURE
 from tests.spam_corpus import Labelled, corpus
 from tests.test_moderation_decide import a_candidate, a_post
 
@@ -481,7 +481,7 @@ def test_learning_leaves_the_cached_pages_alone(app: Flask) -> None:
 
 
 def test_a_wordpress_import_teaches_the_filter_its_statuses_on_retrain(app: Flask) -> None:
-    fixture = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
+    fixture = WXR_FIXTURE
     result = app.test_cli_runner().invoke(args=["blog", "import-wxr", str(fixture)])
     assert result.exit_code == 0, result.output
     statuses = db.session.scalars(select(Comment.status)).all()

@@ -12,7 +12,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import pytest
@@ -28,9 +27,9 @@ from blog.sanitize import COMMENT_ATTRIBUTES, COMMENT_TAGS
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, field_errors, post_comment, reader
+from tests.paths import PUBLIC_VECTORS
 from tests.xss_payloads import PAYLOADS
 
-PUBLIC_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "xss" / "public-vectors.jsonl"
 XHTML = "http://www.w3.org/1999/xhtml"
 DANGEROUS = {"script", "iframe", "frame", "object", "embed", "applet", "style", "base", "meta"}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "cite", "poster", "data", "background"}

@@ -37,8 +37,9 @@ from blog.models import (
 from blog.porting.wxr_import import import_wxr
 from blog.porting.wxr_read import WxrError, read_wxr
 from tests import factories
+from tests.paths import WXR_FIXTURE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "wordpress-export.xml"
+FIXTURE = WXR_FIXTURE
 
 
 def run(app: Flask, *args: str) -> Any:

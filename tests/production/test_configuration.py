@@ -27,10 +27,10 @@ from blog.mail import outbox
 from blog.models import Role
 from tests import factories
 from tests.commenting import post_comment
+from tests.paths import README
 from tests.redis_server import free_port, own_redis_server
 from tests.smtp import PASSWORD, USER, Inbox, RawInbox, secure_server
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 TEST_KEY = "configuration-test-key"
 
 
