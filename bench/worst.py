@@ -6,7 +6,7 @@ CPU time (``time.process_time``) is printed beside a typical reply's, at half th
 (1x) and at the limit (2x): the ratio shows how the cost grows with the input. The spam filter is
 trained first, so that scoring runs on submission and on the queue page.
 
-The shapes are also the hostile bodies of ``tests/test_hostile_bodies.py``.
+The shapes are also the hostile bodies of ``tests/comments/test_hostile_bodies.py``.
 """
 
 from __future__ import annotations

@@ -174,6 +174,12 @@ class QueryCounter:
 
 
 @pytest.fixture
+def moderator(client_as: Callable[[Role], FlaskClient]) -> FlaskClient:
+    """A client signed in as a moderator."""
+    return client_as(Role.MODERATOR)
+
+
+@pytest.fixture
 def count_queries(app: Flask) -> Callable[[], Any]:
     """``with count_queries() as counter: ...`` then ``counter.count``: SQL statements run."""
 

@@ -17,6 +17,7 @@ from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
 from tests import factories
+from tests.helpers import seeded
 
 QUEUE = "/api/v1/moderation/comments"
 
@@ -188,6 +189,13 @@ def test_queue_runs_a_constant_number_of_queries(
     assert measure() == few
 
 
+def moderator_token_and_comments() -> tuple[str, list[int]]:
+    factories.make_user(Role.MODERATOR, username="fuzz-mod")
+    post = factories.make_post()
+    ids = [factories.make_comment(post, status=s).id for s in CommentStatus]
+    return create_token("fuzz-mod").secret, ids
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -213,13 +221,7 @@ def test_queue_runs_a_constant_number_of_queries(
 def test_random_moderation_requests_never_500_and_keep_counts_exact(
     app: Flask, target: int, body: Any, method: str
 ) -> None:
-    seed = getattr(app, "_api_mod_seed", None)
-    if seed is None:
-        factories.make_user(Role.MODERATOR, username="fuzz-mod")
-        post = factories.make_post()
-        ids = [factories.make_comment(post, status=s).id for s in CommentStatus]
-        seed = app._api_mod_seed = (create_token("fuzz-mod").secret, ids)  # type: ignore[attr-defined]
-    secret, ids = seed
+    secret, ids = seeded(app, "api-moderation", moderator_token_and_comments)
     comment_id = ids[target] if target < len(ids) else target
     response = app.test_client().open(
         f"{QUEUE}/{comment_id}",

@@ -18,6 +18,7 @@ from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, Post, Role, User, utcnow
 from tests import factories
+from tests.helpers import seeded
 
 
 @pytest.fixture
@@ -217,6 +218,12 @@ def test_delete_removes_the_post_and_its_comments(
     assert client.delete(f"/api/v1/posts/{slug}", headers=bearer(Role.AUTHOR)).status_code == 404
 
 
+def editor_token_and_post() -> tuple[str, str]:
+    factories.make_user(Role.EDITOR, username="editor")
+    post = factories.make_post(title="Fuzz target")
+    return create_token("editor").secret, post.slug
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -265,12 +272,7 @@ def test_delete_removes_the_post_and_its_comments(
 def test_random_post_bodies_never_500_and_a_refusal_saves_nothing(
     app: Flask, data: Any, method: str
 ) -> None:
-    seed = getattr(app, "_api_post_seed", None)
-    if seed is None:
-        factories.make_user(Role.EDITOR, username="editor")
-        post = factories.make_post(title="Fuzz target")
-        seed = app._api_post_seed = (create_token("editor").secret, post.slug)  # type: ignore[attr-defined]
-    secret, slug = seed
+    secret, slug = seeded(app, "api-posts", editor_token_and_post)
     before = db.session.execute(select(Post.id, Post.slug, Post.title, Post.status)).all()
     url = "/api/v1/posts" if method == "POST" else f"/api/v1/posts/{slug}"
     response = app.test_client().open(

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from blog.comments.cleanup import CleanupRejected, parse_criteria
 from blog.comments.counts import apply_count_delta, count_delta, find_drift
@@ -21,6 +21,7 @@ from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, Use
 from blog.sanitize import sanitize_comment
 from tests import factories
 from tests.conftest import login
+from tests.helpers import seeded, snapshot, status_of
 
 P, A, S, T = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM, CommentStatus.TRASH
 
@@ -53,20 +54,6 @@ def add(
     return comment
 
 
-def snapshot() -> tuple[Any, ...]:
-    """Everything a preview or a refused action must leave as it was."""
-    return (
-        tuple(db.session.execute(select(Comment.id, Comment.status).order_by(Comment.id))),
-        db.session.scalar(select(func.count(ModerationEvent.id))),
-        tuple(db.session.scalars(select(Post.comment_count).order_by(Post.id))),
-    )
-
-
-def status_of(comment: Comment | int) -> CommentStatus | None:
-    cid = comment if isinstance(comment, int) else comment.id
-    return db.session.scalar(select(Comment.status).where(Comment.id == cid))
-
-
 def previewed(client: FlaskClient, kind: str, value: str) -> tuple[int, str, set[int], int]:
     """(status code, page text, ids listed, upto) of a preview."""
     response = client.get("/admin/comments/cleanup?" + urlencode({"kind": kind, "value": value}))
@@ -74,11 +61,6 @@ def previewed(client: FlaskClient, kind: str, value: str) -> tuple[int, str, set
     listed = {int(n) for n in re.findall(r'<tr id="comment-(\d+)"', html)}
     upto = re.search(r'name="upto" value="(\d+)"', html)
     return response.status_code, " ".join(html.split()), listed, int(upto[1]) if upto else 0
-
-
-@pytest.fixture
-def moderator(client_as: Callable[[Role], FlaskClient]) -> FlaskClient:
-    return client_as(Role.MODERATOR)
 
 
 @pytest.fixture
@@ -372,15 +354,14 @@ examples = settings(
 )
 
 
-def seeded(app: Flask) -> FlaskClient:
-    client: FlaskClient | None = getattr(app, "_cleanup_client", None)
-    if client is None:
+def moderator_over_a_wave(app: Flask) -> FlaskClient:
+    def build() -> FlaskClient:
         post = factories.make_post()
         add(post, "Buy cialis at http://cheap-pills.example/buy", P, ip="203.0.113.7")
         add(post, "Thanks for this.", A, ip="192.0.2.1")
-        client = login(app.test_client(), factories.make_user(role=Role.MODERATOR))
-        app._cleanup_client = client  # type: ignore[attr-defined]
-    return client
+        return login(app.test_client(), factories.make_user(role=Role.MODERATOR))
+
+    return seeded(app, "cleanup", build)
 
 
 @examples
@@ -388,7 +369,7 @@ def seeded(app: Flask) -> FlaskClient:
 def test_any_preview_answers_without_a_500_and_changes_nothing(
     app: Flask, kind: str, typed: str
 ) -> None:
-    client = seeded(app)
+    client = moderator_over_a_wave(app)
     before = snapshot()
     response = client.get("/admin/comments/cleanup", query_string={"kind": kind, "value": typed})
     assert response.status_code in (200, 400), response.status_code
@@ -414,7 +395,7 @@ forms = st.one_of(
 def test_any_clean_up_post_answers_without_a_500_and_a_refusal_changes_nothing(
     app: Flask, form: dict[str, str]
 ) -> None:
-    client = seeded(app)
+    client = moderator_over_a_wave(app)
     before = snapshot()
     response = client.post("/admin/comments/cleanup", data=form)
     assert response.status_code in (303, 400), response.status_code

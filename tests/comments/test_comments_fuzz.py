@@ -8,13 +8,14 @@ from urllib.parse import quote
 from flask import Flask
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role
+from blog.models import Comment, CommentStatus, Post, Role
 from blog.settings import save_settings
 from tests import factories
 from tests.conftest import login
+from tests.helpers import seeded, snapshot
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 hostile = st.sampled_from(
@@ -59,28 +60,18 @@ examples = settings(
 )
 
 
-def snapshot() -> tuple[Any, ...]:
-    """Everything a refused request must leave as it was."""
-    return (
-        db.session.scalar(select(func.count(Comment.id))),
-        db.session.scalar(select(func.count(ModerationEvent.id))),
-        tuple(db.session.execute(select(Comment.id, Comment.status).order_by(Comment.id))),
-        tuple(db.session.scalars(select(Post.comment_count).order_by(Post.id))),
-    )
-
-
-def seeded(app: Flask) -> dict[str, Any]:
+def post_with_comments(app: Flask) -> dict[str, Any]:
     """A post with a few comments, made once per test function (hypothesis reruns the body)."""
-    seed: dict[str, Any] | None = getattr(app, "_fuzz_seed", None)
-    if seed is None:
+
+    def build() -> dict[str, Any]:
         save_settings({"flood_interval_seconds": 0})
         post = factories.make_post()
         factories.make_comment(post)
         factories.make_comment(post, status=CommentStatus.PENDING)
         moderator = factories.make_user(role=Role.MODERATOR)
-        seed = {"slug": post.slug, "post_id": post.id, "moderator": moderator}
-        app._fuzz_seed = seed  # type: ignore[attr-defined]
-    return seed
+        return {"slug": post.slug, "post_id": post.id, "moderator": moderator}
+
+    return seeded(app, "comments", build)
 
 
 @examples
@@ -88,14 +79,14 @@ def seeded(app: Flask) -> dict[str, Any]:
 def test_reply_form_never_500_and_a_refusal_stores_nothing(
     app: Flask, data: dict[str, str]
 ) -> None:
-    seed = seeded(app)
+    seed = post_with_comments(app)
     before = snapshot()
     response = app.test_client().post(f"/blog/{seed['slug']}/comments", data=data)
     assert response.status_code in (303, 400, 409, 429), response.status_code
     event(f"answered {response.status_code}")
     db.session.rollback()
     if response.status_code == 303:
-        assert snapshot()[0] == before[0] + 1
+        assert len(snapshot()[0]) == len(before[0]) + 1  # one comment more
     else:
         assert snapshot() == before
 
@@ -110,7 +101,7 @@ def test_reply_form_never_500_and_a_refusal_stores_nothing(
     ),
 )
 def test_raw_bytes_to_the_reply_form_never_500(app: Flask, raw: bytes, kind: str) -> None:
-    seed = seeded(app)
+    seed = post_with_comments(app)
     before = snapshot()
     response = app.test_client().post(f"/blog/{seed['slug']}/comments", data=raw, content_type=kind)
     assert response.status_code < 500
@@ -149,7 +140,7 @@ target = st.one_of(
 def test_queue_actions_never_500_and_a_refusal_changes_nothing(
     app: Flask, path: tuple[Any, str], data: dict[str, Any], query: dict[str, str]
 ) -> None:
-    seed = seeded(app)
+    seed = post_with_comments(app)
     client = login(app.test_client(), seed["moderator"])
     first, second = path
     if isinstance(first, tuple):  # one of the comments that exist now

@@ -13,33 +13,12 @@ from sqlalchemy import select
 from blog.comments.counts import find_drift
 from blog.comments.policy import ModerationAction, ModerationError, moderate_comment, set_status
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
+from blog.models import Comment, CommentStatus, Role, User
 from tests import factories
 from tests.commenting import page_text
+from tests.helpers import count_of, events_of, status_of
 
 P, A, S, T = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM, CommentStatus.TRASH
-
-
-def status_of(comment_id: int) -> CommentStatus | None:
-    return db.session.scalar(select(Comment.status).where(Comment.id == comment_id))
-
-
-def count_of(post: Post) -> int:
-    return db.session.scalar(select(Post.comment_count).where(Post.id == post.id)) or 0
-
-
-def events_of(comment_id: int) -> list[tuple[CommentStatus | None, CommentStatus, int | None]]:
-    rows = db.session.execute(
-        select(ModerationEvent.from_status, ModerationEvent.to_status, ModerationEvent.actor_id)
-        .where(ModerationEvent.comment_id == comment_id)
-        .order_by(ModerationEvent.id)
-    )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
-
-
-@pytest.fixture
-def moderator(client_as: Callable[[Role], FlaskClient]) -> FlaskClient:
-    return client_as(Role.MODERATOR)
 
 
 @pytest.mark.parametrize(

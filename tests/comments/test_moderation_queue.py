@@ -21,11 +21,6 @@ from tests.commenting import comment_id, page_text, post_comment, reader
 P, A, S, T = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM, CommentStatus.TRASH
 
 
-@pytest.fixture
-def moderator(client_as: Callable[[Role], FlaskClient]) -> FlaskClient:
-    return client_as(Role.MODERATOR)
-
-
 def listed_ids(response: Any) -> list[int]:
     return [int(i) for i in re.findall(r'name="ids" value="(\d+)"', response.text)]
 

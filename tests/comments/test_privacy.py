@@ -42,6 +42,7 @@ from blog.models import (
 from blog.sanitize import sanitize_comment
 from blog.settings import save_settings
 from tests import factories
+from tests.helpers import seeded
 
 P, A, S = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM
 ADDRESS = "Ann.Lee@Example.org"
@@ -380,17 +381,22 @@ examples = settings(
 )
 
 
-def seeded(app: Flask) -> None:
-    if not getattr(app, "_privacy_seeded", False):
-        post = factories.make_post()
-        add(post, "Someone else's words.", email="carol@example.com", ip="192.0.2.9")
-        app._privacy_seeded = True  # type: ignore[attr-defined]
+def someone_elses_comment(app: Flask) -> None:
+    def build() -> None:
+        add(
+            factories.make_post(),
+            "Someone else's words.",
+            email="carol@example.com",
+            ip="192.0.2.9",
+        )
+
+    seeded(app, "privacy", build)
 
 
 @examples
 @given(address=addresses)
 def test_export_never_crashes_and_changes_nothing(app: Flask, address: str) -> None:
-    seeded(app)
+    someone_elses_comment(app)
     before = everything_stored()
     result = run(app, "export", "--", address)
     assert result.exit_code in (0, 1, 2), result.output
@@ -407,7 +413,7 @@ def test_export_never_crashes_and_changes_nothing(app: Flask, address: str) -> N
 def test_erase_never_crashes_and_touches_only_that_address(
     app: Flask, address: str, delete: bool
 ) -> None:
-    seeded(app)
+    someone_elses_comment(app)
     before = everything_stored()
     args = ["erase", "--", address] if not delete else ["erase", "--delete-text", "--", address]
     result = run(app, *args)

@@ -18,7 +18,6 @@ from blog.models import (
     CommentRevision,
     CommentStatus,
     ModerationEvent,
-    Post,
     Role,
     User,
 )
@@ -26,16 +25,13 @@ from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
 from tests.conftest import login
+from tests.helpers import count_of
 
 OPEN = {"comment_moderation": False, "comment_previously_approved": False}
 
 
 def stored() -> int:
     return db.session.scalar(select(func.count(Comment.id))) or 0
-
-
-def count_of(post: Post) -> int:
-    return db.session.scalar(select(Post.comment_count).where(Post.id == post.id)) or 0
 
 
 def comment(cid: int) -> Comment:

@@ -3,20 +3,17 @@ permalink, avatar and recent-comments endpoints, no 500, and a refusal stores no
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from blog.extensions import db
-from blog.models import Comment, CommentReport, CommentRevision, ModerationEvent, Post
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
+from tests.helpers import seeded, snapshot
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 hostile = st.sampled_from(
@@ -53,39 +50,24 @@ examples = settings(
 )
 
 
-def snapshot() -> tuple[Any, ...]:
-    """What a refused request must leave as it was."""
-    return (
-        tuple(
-            db.session.execute(
-                select(Comment.id, Comment.status, Comment.body_source).order_by(Comment.id)
-            )
-        ),
-        db.session.scalar(select(func.count(ModerationEvent.id))),
-        db.session.scalar(select(func.count(CommentRevision.id))),
-        db.session.scalar(select(func.count(CommentReport.id))),
-        tuple(db.session.scalars(select(Post.comment_count).order_by(Post.id))),
-    )
-
-
-def seeded(app: Flask) -> tuple[str, int, int, FlaskClient]:
+def reader_with_a_held_comment(app: Flask) -> tuple[str, int, int, FlaskClient]:
     """A post, an approved comment and a browser's own held comment, made once per test."""
-    seed: tuple[str, int, int, FlaskClient] | None = getattr(app, "_reader_fuzz_seed", None)
-    if seed is None:
+
+    def build() -> tuple[str, int, int, FlaskClient]:
         save_settings({"flood_interval_seconds": 0, "report_hold_threshold": 0})
         post = factories.make_post()
         approved = factories.make_comment(post)
         author = reader(app)
         own = comment_id(post_comment(author, post, body="My own words"))
-        seed = (post.slug, approved.id, own, author)
-        app._reader_fuzz_seed = seed  # type: ignore[attr-defined]
-    return seed
+        return post.slug, approved.id, own, author
+
+    return seeded(app, "reader", build)
 
 
 @examples
 @given(data=form)
 def test_preview_never_fails_and_never_stores(app: Flask, data: dict[str, str]) -> None:
-    slug, _approved, _own, author = seeded(app)
+    slug, _approved, _own, author = reader_with_a_held_comment(app)
     before = snapshot()
     page = author.post(f"/blog/{slug}/comments", data={**data, "preview": "1"})
     assert page.status_code in (200, 400, 413)
@@ -100,7 +82,7 @@ def test_preview_never_fails_and_never_stores(app: Flask, data: dict[str, str]) 
 def test_editing_never_fails_and_a_refusal_changes_nothing(
     app: Flask, data: dict[str, str]
 ) -> None:
-    _slug, _approved, own, author = seeded(app)
+    _slug, _approved, own, author = reader_with_a_held_comment(app)
     before = snapshot()
     answer = author.post(f"/comments/{own}/edit", data=data)
     assert answer.status_code in (200, 303, 400, 409, 413)
@@ -116,7 +98,7 @@ def test_editing_never_fails_and_a_refusal_changes_nothing(
 def test_reporting_never_fails_and_a_refusal_stores_nothing(
     app: Flask, data: dict[str, str]
 ) -> None:
-    _slug, approved, own, _author = seeded(app)
+    _slug, approved, own, _author = reader_with_a_held_comment(app)
     before = snapshot()
     answer = reader(app).post(f"/comments/{approved}/report", data=data)
     assert answer.status_code in (200, 400, 413)
@@ -129,7 +111,7 @@ def test_reporting_never_fails_and_a_refusal_stores_nothing(
 @examples
 @given(part=path_part, cpage=value)
 def test_links_pictures_and_lists_never_fail(app: Flask, part: str, cpage: str) -> None:
-    slug, _approved, _own, _author = seeded(app)
+    slug, _approved, _own, _author = reader_with_a_held_comment(app)
     client = app.test_client()
     before = snapshot()
     quoted = quote(part, safe="")

@@ -16,13 +16,14 @@ from sqlalchemy import select
 
 from blog.comments.counts import find_drift
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User, utcnow
+from blog.models import Comment, CommentStatus, ModerationEvent, Role, User, utcnow
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
+from tests.comments.test_notifications import free_port
 from tests.conftest import login
+from tests.helpers import count_of, status_of
 from tests.smtp import Inbox
-from tests.test_notifications import free_port
 
 SITE = "https://blog.example"
 
@@ -47,17 +48,7 @@ def mail(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, Inbox]]:
         controller.stop()
 
 
-def status_of(cid: int) -> CommentStatus:
-    found = db.session.scalar(select(Comment.status).where(Comment.id == cid))
-    assert found is not None
-    return found
-
-
-def count_of(post: Post) -> int:
-    return db.session.scalar(select(Post.comment_count).where(Post.id == post.id)) or 0
-
-
-def moderator(_app: Flask) -> User:
+def moderator_user(_app: Flask) -> User:
     return factories.make_user(Role.MODERATOR, email="mod@blog.example")
 
 
@@ -79,7 +70,7 @@ def test_commenter_who_asked_hears_once_when_their_comment_is_approved(
     assert inbox.settled() == []
     assert db.session.get(Comment, asked).notify_approved  # type: ignore[union-attr]
 
-    mod = login(app.test_client(), moderator(app))
+    mod = login(app.test_client(), moderator_user(app))
     assert mod.post(f"/admin/comments/{asked}/approve").status_code == 303
     assert mod.post(f"/admin/comments/{silent}/approve").status_code == 303
     received = inbox.to("ann@example.org")
@@ -125,7 +116,7 @@ def test_the_approval_notice_links_to_the_right_comment_page(mail: tuple[Flask, 
     for i in range(4):
         factories.make_comment(post, created_at=utcnow() - timedelta(hours=1, minutes=-i))
     cid = comment_id(post_comment(reader(app), post, email="di@example.org", notify_approved="yes"))
-    login(app.test_client(), moderator(app)).post(f"/admin/comments/{cid}/approve")
+    login(app.test_client(), moderator_user(app)).post(f"/admin/comments/{cid}/approve")
     (message,) = inbox.to("di@example.org")
     assert f"{SITE}/blog/{post.slug}/?cpage=3#comment-{cid}" in message.get_content()
 
@@ -146,7 +137,7 @@ def test_anonymous_comment_waits_for_its_confirmed_address_then_meets_the_rules(
 ) -> None:
     app, inbox = mail
     save_settings({"require_email_confirmation": True})
-    mod = login(app.test_client(), moderator(app))
+    mod = login(app.test_client(), moderator_user(app))
     post = factories.make_post(title="Confirm me")
     author, stranger = reader(app), reader(app)
     cid = comment_id(post_comment(author, post, email="eve@example.org", body="Unconfirmed words"))

@@ -11,22 +11,15 @@ from sqlalchemy import func, select
 
 from blog.comments.counts import find_drift
 from blog.extensions import db
-from blog.models import Comment, CommentReport, CommentStatus, ModerationEvent, Post, Role
+from blog.models import Comment, CommentReport, CommentStatus, ModerationEvent, Role
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import page_text, reader
+from tests.helpers import count_of, status_of
 
 
 def reports() -> int:
     return db.session.scalar(select(func.count(CommentReport.id))) or 0
-
-
-def status_of(cid: int) -> CommentStatus:
-    return db.session.scalar(select(Comment.status).where(Comment.id == cid))  # type: ignore[return-value]
-
-
-def count_of(post: Post) -> int:
-    return db.session.scalar(select(Post.comment_count).where(Post.id == post.id)) or 0
 
 
 def report(browser: FlaskClient, cid: int, reason: str = "abuse", details: str = "") -> int:

@@ -16,6 +16,7 @@ from blog.settings import CONTENT_VERSION_KEY
 from blog.settings_admin import FIELDS
 from tests import factories
 from tests.conftest import login
+from tests.helpers import seeded
 
 NASTY = [
     "",
@@ -92,17 +93,17 @@ def snapshot() -> tuple[Any, ...]:
     )
 
 
-def seeded(app: Flask) -> dict[str, Any]:
+def staff_and_a_post(app: Flask) -> dict[str, Any]:
     """Users and a post, made once per test (hypothesis calls the body many times)."""
-    found = getattr(app, "_fuzz_seed", None)
-    if found is None:
-        admin = factories.make_user(role=Role.ADMIN, username="boss")
-        author = factories.make_user(role=Role.AUTHOR, username="ann")
-        category = factories.make_category("Fuzz")
-        post = factories.make_post(author=author, title="Target", categories=[category])
-        found = {"admin": admin, "author": author, "post_id": post.id, "category": category.id}
-        app._fuzz_seed = found  # type: ignore[attr-defined]
-    return found
+    return seeded(app, "admin", build)
+
+
+def build() -> dict[str, Any]:
+    admin = factories.make_user(role=Role.ADMIN, username="boss")
+    author = factories.make_user(role=Role.AUTHOR, username="ann")
+    category = factories.make_category("Fuzz")
+    post = factories.make_post(author=author, title="Target", categories=[category])
+    return {"admin": admin, "author": author, "post_id": post.id, "category": category.id}
 
 
 def check(app: Flask, response: Any, before: tuple[Any, ...]) -> None:
@@ -116,7 +117,7 @@ def check(app: Flask, response: Any, before: tuple[Any, ...]) -> None:
 def test_the_sign_in_form_never_500s(
     app: Flask, username: str, password: str, next_url: str, remember: str
 ) -> None:
-    seeded(app)
+    staff_and_a_post(app)
     before = snapshot()
     response = app.test_client().post(
         "/login",
@@ -152,7 +153,7 @@ def test_the_sign_in_form_never_500s(
 def test_the_post_form_never_500s(
     app: Flask, data: dict[str, Any], as_author: bool, edit: bool
 ) -> None:
-    seed = seeded(app)
+    seed = staff_and_a_post(app)
     client = login(app.test_client(), seed["author"] if as_author else seed["admin"])
     before = snapshot()
     url = f"/admin/posts/{seed['post_id']}/edit" if edit else "/admin/posts/new"
@@ -165,7 +166,7 @@ def test_the_post_form_never_500s(
 @FUZZ
 @given(values=st.fixed_dictionaries({name: text for name in FIELDS}))
 def test_the_settings_form_never_500s(app: Flask, values: dict[str, str]) -> None:
-    seed = seeded(app)
+    seed = staff_and_a_post(app)
     before = snapshot()
     response = login(app.test_client(), seed["admin"]).post("/admin/settings/", data=values)
     check(app, response, before)
@@ -185,7 +186,7 @@ def test_the_settings_form_never_500s(app: Flask, values: dict[str, str]) -> Non
     target=st.sampled_from(["new", "edit", "password", "deactivate"]),
 )
 def test_the_user_forms_never_500(app: Flask, data: dict[str, str], target: str) -> None:
-    seed = seeded(app)
+    seed = staff_and_a_post(app)
     client = login(app.test_client(), seed["admin"])
     before = snapshot()
     author_id = seed["author"].id
@@ -204,7 +205,7 @@ def test_the_user_forms_never_500(app: Flask, data: dict[str, str], target: str)
 def test_no_get_request_changes_anything(app: Flask) -> None:
     """Every GET under /admin (and /login, /logout), as an admin: the database is untouched,
     the content version stamp included."""
-    seed = seeded(app)
+    seed = staff_and_a_post(app)
     client = login(app.test_client(), seed["admin"])
     values = {
         "post_id": seed["post_id"],

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
+from tests.helpers import seeded
 
 PREFIXES = ["/", "/blog/", "/category/", "/tag/", "/author/", "/archive/", "/blog/x/"]
 segment = st.text(min_size=1, max_size=30)
@@ -24,9 +25,7 @@ query_value = st.one_of(
 )
 @given(prefix=st.sampled_from(PREFIXES), parts=st.lists(segment, max_size=3), page=query_value)
 def test_public_urls_never_500(app: Flask, prefix: str, parts: list[str], page: str) -> None:
-    if not getattr(app, "_fuzz_seeded", False):
-        factories.make_post(title="Fuzz target", tags=["t"])
-        app._fuzz_seeded = True  # type: ignore[attr-defined]
+    seeded(app, "public", lambda: factories.make_post(title="Fuzz target", tags=["t"]))
     path = prefix + "/".join(quote(p, safe="") for p in parts)
     response = app.test_client().get(path, query_string={"page": page})
     assert response.status_code < 500, (path, page, response.status_code)

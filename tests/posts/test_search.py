@@ -22,6 +22,7 @@ from blog.models import PostStatus, utcnow
 from blog.posts.search import parse_query, search_posts
 from blog.settings import save_settings
 from tests import factories
+from tests.helpers import seeded
 
 
 def titles(response: Any) -> list[str]:
@@ -220,9 +221,11 @@ def test_odd_queries_answer_normally(client: FlaskClient, q: str) -> None:
 )
 @given(q=st.text(max_size=80), page=st.sampled_from(["", "1", "2", "x"]))
 def test_random_queries_never_500(app: Flask, q: str, page: str) -> None:
-    if not getattr(app, "_search_seeded", False):
-        factories.make_post(title="Fuzz target", body="Some words to find, like café.")
-        app._search_seeded = True  # type: ignore[attr-defined]
+    seeded(
+        app,
+        "search",
+        lambda: factories.make_post(title="Fuzz target", body="Some words to find, like café."),
+    )
     response = app.test_client().get("/search/", query_string={"q": q, "page": page})
     assert response.status_code < 500, (q, page)  # 400 for a NUL byte, 404 for a bad page
 
