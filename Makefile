@@ -19,7 +19,15 @@ run: $(STAMP)
 	$(FLASK) blog demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) lint
+# axe-core for the accessibility tests comes from the npm registry (package.json, package-lock.json).
+# Without npm the tests that need it are skipped, and say why.
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the accessibility tests will be skipped"; fi
+
+test: $(STAMP) $(AXE) lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
@@ -38,4 +46,4 @@ bench-worst: $(STAMP)
 	$(BIN)/python -m bench.worst
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis
