@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app, g, request, url_for
 from werkzeug.wrappers import Response
 
+from blog.comments.notifications import sends_mail
 from blog.links import absolute, this_page
 from blog.models import Category
 from blog.posts import reading as posts
@@ -121,6 +122,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
     app.add_template_global(admin_menu, "admin_menu")
+    app.add_template_global(sends_mail, "sends_mail")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)
