@@ -39,9 +39,7 @@ def test_without_a_mail_server_the_form_offers_no_mail_and_ticked_boxes_are_igno
     comment = _stored(app, comment_id(post_comment(reader(app), slug, **TICKED)))
     assert (comment.notify_replies, comment.notify_approved) == (False, False)
     typed = {"name": "Ann", "email": "ann@example.org", "body": "Via the API"}
-    api = reader(app).post(
-        f"/api/v1/posts/{slug}/comments", json={**typed, "notify_replies": True}
-    )
+    api = reader(app).post(f"/api/v1/posts/{slug}/comments", json={**typed, "notify_replies": True})
     assert api.status_code == 201, api.get_json()
     assert _stored(app, api.get_json()["id"]).notify_replies is False
 
