@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from flask import g, request
 
-from blog.comments.policy import ACTION_LABELS, page_actions_for
+from blog.comments.policy import ACTION_LABELS, TARGET, page_actions_for
 from blog.comments.queue import count_label, held_count
-from blog.models import Comment, Post, User
+from blog.models import Comment, CommentStatus, Post, User
 from blog.permissions import Action, can
 from blog.web.access import signed_in_user
 
+SHOWN = CommentStatus.APPROVED  # the status a comment keeps its place on the page with
 # The admin's own pages have their menu; the bar is for the public site.
 ADMIN_BLUEPRINTS = frozenset({"admin", "moderation"})
 
@@ -58,12 +59,14 @@ class CommentModeration:
     """The moderation links beside each comment of a post page whose comments the user may
     moderate: the actions as small forms, and edit (in the queue)."""
 
-    def actions(self, comment: Comment) -> list[tuple[str, str]]:
-        """(action, label) for each action offered beside this comment."""
+    def actions(self, comment: Comment) -> list[tuple[str, str, bool]]:
+        """(action, label, whether the comment is still shown after it) for each action offered
+        beside this comment: the form lands back on the comment, or on the comments of the post
+        when the comment is gone from the page (its anchor would lead nowhere)."""
         if comment.deleted_at is not None:
             return []
         offered = page_actions_for(comment.status)
-        return [(action.value, ACTION_LABELS[action][0]) for action in offered]
+        return [(a.value, ACTION_LABELS[a][0], TARGET.get(a) == SHOWN) for a in offered]
 
 
 def comment_moderation(post: Post) -> CommentModeration | None:

@@ -39,7 +39,7 @@ def _bar(page: str) -> dict[str, str]:
 def _moderation_forms(page: str, comment: Comment) -> dict[str, str]:
     """The moderation forms beside one comment: label -> action URL."""
     found = re.search(
-        rf'id="comment-{comment.id}".*?<p class="comment-moderation">(.*?)</p>', page, re.S
+        rf'id="comment-{comment.id}".*?<div class="comment-moderation">(.*?)</div>', page, re.S
     )
     if found is None:
         return {}
@@ -185,6 +185,12 @@ def test_a_held_comment_shown_to_its_moderator_offers_approve(
         moderator.set_cookie(COOKIE_NAME, dump_commenter_cookie(CommenterCookie([mine.id])))
     page = _html(moderator.get(f"/blog/{post.slug}/"))
     assert set(_moderation_forms(page, mine)) == {"Approve", "Spam", "Trash"}
+    back = f"/blog/{post.slug}/#comment-{mine.id}"  # approved, it stays where it is
+    assert f'<input type="hidden" name="next" value="{back}"><button' in page
+    approved = moderator.post(f"/admin/comments/{mine.id}/approve", data={"next": back})
+    assert approved.status_code == 303 and approved.headers["Location"] == back
+    shown = _html(app.test_client(use_cookies=False).get(f"/blog/{post.slug}/"))
+    assert "Mine, held" in shown
 
 
 def test_a_moderation_link_acts_with_its_token_and_lands_back_on_the_comment(
@@ -206,7 +212,7 @@ def test_a_moderation_link_acts_with_its_token_and_lands_back_on_the_comment(
     )
     assert form is not None
     action, token, back = form.groups()
-    assert back == f"/blog/{slug}/#comment-{spam_id}"
+    assert back == f"/blog/{slug}/#comments"  # the comment leaves the page: its anchor would not
     refused = moderator.post(action, data={"next": back})
     assert refused.status_code == 400  # no token: nothing done
     with app.app_context():
