@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import click
+from click.testing import CliRunner
 
 from blog.cli import blog_cli
 from tests.paths import ROOT
@@ -76,6 +77,13 @@ def test_the_walk_sees_every_command_and_option_of_the_group() -> None:
     assert {"--role", "--display-name", "--email"} <= {
         name for param in create_user.params for name in documented_names(param)
     }
+
+
+def test_flask_blog_help_lists_what_the_walk_finds() -> None:
+    listed = CliRunner().invoke(blog_cli, ["--help"], prog_name="flask blog")
+    assert listed.exit_code == 0, listed.output
+    names = set(re.findall(r"^  ([a-z][a-z-]+)  ", listed.output, flags=re.M))
+    assert names == {path[1] for path, _command in commands(blog_cli)}
 
 
 def test_the_readme_links_the_reference() -> None:
