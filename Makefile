@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run test lint format bench bench-worst clean
 
@@ -14,10 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,production]'
 	touch $(STAMP)
 
+# The last lines before the server starts say where the blog is and how to sign in: the first
+# admin's one-time password on the first run, how to set a new one on later runs.
 run: $(STAMP)
 	$(FLASK) db upgrade
-	$(FLASK) blog demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) blog demo --address http://$(HOST):$(PORT)/
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # axe-core for the accessibility tests comes from the npm registry (package.json, package-lock.json).
 # Without npm the tests that need it are skipped, and say why.

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from typing import TextIO
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from blog.models import Role
 
 blog_cli = AppGroup("blog", help="Manage the blog: demo content, users, counts, settings.")
 
 
+DEFAULT_ADDRESS = "http://127.0.0.1:5000/"
+
+
 @blog_cli.command("demo")
-def demo_command() -> None:
-    """Load the demo content (the reference post and a few more). Safe to run twice."""
-    from blog.porting.demo import load_demo
+@click.option(
+    "--address",
+    default=None,
+    metavar="URL",
+    help="Where the site is served, for the sign-in line "
+    f"(default: BLOG_SITE_URL, else {DEFAULT_ADDRESS}).",
+)
+def demo_command(address: str | None) -> None:
+    """Load the demo content (the reference post and a few more) and make the first admin, with
+    a one-time password printed once, when there is no admin. Safe to run again: then it only
+    says where to sign in."""
+    from blog.accounts.first_run import first_admin, users_without_password
+    from blog.porting.demo import DEMO_AUTHORS, load_demo
 
     created = load_demo()
     if created:
@@ -25,6 +40,37 @@ def demo_command() -> None:
             click.echo(f"created {item}")
     else:
         click.echo("demo content already present; nothing changed")
+    admin = first_admin()
+    waiting = users_without_password(list(DEMO_AUTHORS))
+    if waiting:
+        click.echo(
+            f"The demo authors ({', '.join(waiting)}) have no password; give one with: "
+            f"{_flask_command()} blog set-password {waiting[0]}"
+        )
+    site = (address or current_app.config.get("SITE_URL") or DEFAULT_ADDRESS).rstrip("/")
+    _print_sign_in(site, admin.username, admin.password)
+
+
+def _flask_command() -> str:
+    """How this very ``flask`` was started (``.venv/bin/flask --app app``), to print commands
+    that can be copied as they are."""
+    program = sys.argv[0] if os.path.basename(sys.argv[0]) == "flask" else "flask"
+    app = click.get_current_context().ensure_object(ScriptInfo).app_import_path
+    return shlex.join([program, *(["--app", app] if app else [])])
+
+
+def _print_sign_in(site: str, username: str, password: str | None) -> None:
+    """The end of `flask blog demo` (and so of `make run`): the address, and how to sign in."""
+    flask = _flask_command()
+    click.echo("")
+    click.echo(f"The blog: {site}/")
+    if password is not None:
+        click.echo(f"Sign in at {site}/login as {username} with the password: {password}")
+        click.echo("It is shown only this once. Change it under Profile once signed in, or set")
+        click.echo(f"another with: {flask} blog set-password {username}")
+    else:
+        click.echo(f"Sign in at {site}/login as {username} (its password was printed when it was")
+        click.echo(f"made). Forgot it? Set a new one with: {flask} blog set-password {username}")
 
 
 @blog_cli.command("create-user")
@@ -34,6 +80,7 @@ def demo_command() -> None:
     type=click.Choice([r.value for r in Role]),
     default=Role.AUTHOR.value,
     show_default=True,
+    help="What the user may do (docs/admin.md has the role matrix).",
 )
 @click.option("--display-name", default=None, help="Name shown on posts (default: username).")
 @click.option("--email", default="", help="Email address for notifications.")
@@ -125,9 +172,27 @@ def settings_command(changes: tuple[str, ...]) -> None:
 
 
 @blog_cli.command("purge")
-@click.option("--spam-days", default=15, show_default=True, type=click.IntRange(min=0))
-@click.option("--trash-days", default=30, show_default=True, type=click.IntRange(min=0))
-@click.option("--mail-days", default=7, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--spam-days",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Delete spam older than this many days.",
+)
+@click.option(
+    "--trash-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Delete trashed comments older than this many days.",
+)
+@click.option(
+    "--mail-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Delete outbox mail sent or given up more than this many days ago.",
+)
 def purge_command(spam_days: int, trash_days: int, mail_days: int) -> None:
     """Delete spam and trashed comments older than the given number of days, for good, and
     comments left unconfirmed for 7 days; delete mail sent (or given up) more than mail-days

@@ -46,10 +46,16 @@ def queue_approved(comment_ids: Sequence[int]) -> None:
     _queue_safely(_on_approved, comment_ids)
 
 
+def sends_mail() -> bool:
+    """Whether the site has a mail server (``MAIL_SERVER``): without one nobody is offered, or
+    signed up for, mail about their comment."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
 def _queue_safely(
     step: Callable[[Sequence[int], Settings], list[Mail]], comment_ids: Sequence[int]
 ) -> None:
-    if not current_app.config.get("MAIL_SERVER"):
+    if not sends_mail():
         return
     try:
         # A savepoint: a notification must never undo or fail the change that caused it.

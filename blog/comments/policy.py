@@ -317,6 +317,32 @@ def actions_for(status: CommentStatus) -> list[ModerationAction]:
     return [action for action in ModerationAction if status in ALLOWED_FROM[action]]
 
 
+# What the admin calls each action, and how the notice after it says what was done.
+ACTION_LABELS: dict[ModerationAction, tuple[str, str]] = {
+    ModerationAction.APPROVE: ("Approve", "approved"),
+    ModerationAction.UNAPPROVE: ("Unapprove", "unapproved"),
+    ModerationAction.SPAM: ("Spam", "marked as spam"),
+    ModerationAction.NOT_SPAM: ("Not Spam", "restored from spam"),
+    ModerationAction.TRASH: ("Trash", "moved to the trash"),
+    ModerationAction.RESTORE: ("Restore", "restored from the trash"),
+    ModerationAction.DELETE: ("Delete Permanently", "deleted permanently"),
+}
+# Beside a comment on its post page (the queue has the rest: restoring, deleting for good).
+PAGE_ACTIONS = frozenset(
+    {
+        ModerationAction.APPROVE,
+        ModerationAction.UNAPPROVE,
+        ModerationAction.SPAM,
+        ModerationAction.TRASH,
+    }
+)
+
+
+def page_actions_for(status: CommentStatus) -> list[ModerationAction]:
+    """The actions offered beside a comment of this status on its post page."""
+    return [action for action in actions_for(status) if action in PAGE_ACTIONS]
+
+
 NOT_POSSIBLE = {
     ModerationAction.DELETE: "Only comments in spam or trash can be deleted permanently.",
     ModerationAction.NOT_SPAM: "That comment is not marked as spam.",

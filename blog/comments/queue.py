@@ -86,6 +86,13 @@ def status_counts(user: User | None) -> dict[CommentStatus, int]:
     return _status_counts(_in_reach(user), COUNT_CAP + 1)
 
 
+def held_count(user: User | None) -> int:
+    """Comments awaiting moderation within ``user``'s reach (the admin bar's number), counted up
+    to COUNT_CAP + 1 in one query."""
+    statements = _statements_for(_in_reach(user), _Shape(by_post=False, search=False))
+    return _listed_count(statements, {"status": CommentStatus.PENDING}, COUNT_CAP + 1)
+
+
 def moderation_queue(
     user: User | None,
     where: QueueFilter,

@@ -342,6 +342,9 @@ def _new_comment(
     decision: Decision,
     now: datetime,
 ) -> Comment:
+    # Without a mail server the boxes are not shown, and a request that ticks them anyway (an
+    # old page, the API) signs up for nothing: no mail could ever be sent.
+    mailable = bool(fields.email) and notifications.sends_mail()
     return Comment(
         post_id=post.id,
         parent_id=fields.parent_id,
@@ -355,8 +358,8 @@ def _new_comment(
         held_reason=decision.reason,
         ip_address=sender.ip_address,
         user_agent=sender.user_agent,
-        notify_replies=form.notify_replies and bool(fields.email),
-        notify_approved=form.notify_approved and bool(fields.email),
+        notify_replies=form.notify_replies and mailable,
+        notify_approved=form.notify_approved and mailable,
         created_at=now,
     )
 

@@ -23,6 +23,8 @@ SITE_TITLE = "Cyber1Defense Communication Ltd"
 TAGLINE = "Security news and analysis"
 
 REFERENCE_SLUG = "kaspersky-closing-down-its-uk-office"
+# The demo's authors, made without a password (`flask blog set-password NAME` gives one).
+DEMO_AUTHORS = ("evans", "lena")
 
 REFERENCE_BODY = """\
 Kaspersky, the Moscow-founded security vendor, is winding down its office in the United Kingdom

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
 from blog import links
 from blog.cache.versions import conditional
@@ -128,3 +137,19 @@ def sitemap_posts(number: int) -> Response:
 def robots() -> Response:
     body = sitemap.robots_txt(absolute("discovery.sitemap_xml"))
     return Response(body, content_type="text/plain; charset=utf-8")
+
+
+# The address /favicon.ico never changes with a release (unlike the fingerprinted
+# /static/favicon.ico?v=... that the pages link, which nginx keeps a year): a week, so that a
+# new icon reaches returning readers within one, while a browser asks at most once a week.
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon where browsers and feed readers look for it whatever the page links."""
+    response = send_from_directory(
+        current_app.static_folder or "", "favicon.ico", max_age=FAVICON_MAX_AGE
+    )
+    response.cache_control.public = True
+    return response

@@ -57,6 +57,7 @@ def render_error(code: int, message: str | None = None) -> tuple[str | Response,
         kept = f"<p>Your comment:</p><pre>{escape(typed)}</pre>" if typed else ""
         bare = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
         return Response(f"{bare}<p>{escape(text)}</p>{kept}", mimetype="text/html"), code
+    g.blog_error_page = True  # the admin bar leaves out its count (blog.web.admin_bar)
     page = render_template(
         "error.html", code=code, title=title, message=text, typed_comment=typed_comment()
     )

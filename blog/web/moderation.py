@@ -24,6 +24,7 @@ from blog.comments.cleanup import (
     preview,
 )
 from blog.comments.policy import (
+    ACTION_LABELS,
     REPLYABLE,
     ModerationAction,
     ModerationError,
@@ -47,20 +48,12 @@ from blog.models import Comment, CommentStatus, User
 from blog.permissions import Action
 from blog.posts.reading import PageNotFound, parse_page
 from blog.web.access import authorize, require, signed_in_user
+from blog.web.auth import safe_next
 from blog.web.errors import render_error
 from blog.web.templating import site_settings
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
 
-ACTION_LABELS = {
-    ModerationAction.APPROVE: ("Approve", "approved"),
-    ModerationAction.UNAPPROVE: ("Unapprove", "unapproved"),
-    ModerationAction.SPAM: ("Spam", "marked as spam"),
-    ModerationAction.NOT_SPAM: ("Not Spam", "restored from spam"),
-    ModerationAction.TRASH: ("Trash", "moved to the trash"),
-    ModerationAction.RESTORE: ("Restore", "restored from the trash"),
-    ModerationAction.DELETE: ("Delete Permanently", "deleted permanently"),
-}
 ACTIONS = ",".join(a.value for a in ModerationAction)
 FILTER_ARGS = ("status", "post", "q", "page")
 EDIT_FIELDS = ("name", "email", "url", "body")
@@ -271,6 +264,8 @@ def queue() -> Response | tuple[str, int]:
 @bp.route(f"/<int(max={MAX_ID}):comment_id>/<any({ACTIONS}):action>", methods=["POST"])
 @require(Action.MODERATE)
 def act(comment_id: int, action: str) -> Response | tuple[str | Response, int]:
+    """One comment's action, from a row of the queue or from beside the comment on its post
+    page, whose form sends ``next`` (a path on this site) to land back on the comment."""
     _comment(comment_id)
     chosen = ModerationAction(action)
     try:
@@ -278,7 +273,8 @@ def act(comment_id: int, action: str) -> Response | tuple[str | Response, int]:
     except ModerationError as error:
         return render_error(error.status_code, error.message)
     flash(f"Comment {ACTION_LABELS[chosen][1]}.", "success")
-    return _back()
+    back_to = safe_next(request.form.get("next"))
+    return redirect(back_to, 303) if back_to else _back()
 
 
 @bp.route("/bulk", methods=["POST"])

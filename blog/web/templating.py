@@ -8,11 +8,13 @@ from typing import Any
 from flask import Flask, current_app, g, request, url_for
 from werkzeug.wrappers import Response
 
+from blog.comments.notifications import sends_mail
 from blog.links import absolute, this_page
 from blog.models import Category
 from blog.posts import reading as posts
 from blog.settings import Settings, current_settings_and_version
 from blog.web.access import admin_menu
+from blog.web.admin_bar import admin_bar, comment_moderation
 from blog.web.commenter import remembered_commenter
 from blog.web.static_urls import init_app as fingerprint_static_urls
 
@@ -121,6 +123,9 @@ def init_app(app: Flask) -> None:
     app.add_template_global(archive_breadcrumbs, "archive_breadcrumbs")
     app.add_template_global(remembered_commenter, "remembered_commenter")
     app.add_template_global(admin_menu, "admin_menu")
+    app.add_template_global(sends_mail, "sends_mail")
+    app.add_template_global(admin_bar, "admin_bar")
+    app.add_template_global(comment_moderation, "comment_moderation")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)

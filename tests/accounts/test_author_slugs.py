@@ -165,7 +165,9 @@ def test_no_login_name_of_the_demo_users_appears_anywhere_public(
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path
-        text = response.get_data(as_text=True)
+        # The demo's first admin is called "admin" (blog.accounts.first_run), as is the path
+        # robots.txt keeps crawlers out of: the path is not the login name shown.
+        text = response.get_data(as_text=True).replace("/admin/", "/")
         leaks = [p.pattern for p in shown if p.search(text)]
         assert not leaks, (path, leaks)
 
