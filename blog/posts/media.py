@@ -304,7 +304,8 @@ def _filename(name: str) -> str:
 
 
 def clean_alt_text(text: str) -> str:
-    return " ".join("".join(ch for ch in text if ch.isprintable()).split())[:MAX_ALT_TEXT]
+    """One line of printable text: runs of white space (line breaks too) become one space."""
+    return "".join(ch for ch in " ".join(text.split()) if ch.isprintable())[:MAX_ALT_TEXT]
 
 
 # --- Reading, editing, deleting -----------------------------------------------------------------
