@@ -23,9 +23,9 @@
   body.addEventListener("keyup", remember);
   body.addEventListener("click", remember);
 
-  function say(text, failed) {
+  function say(text, kind) {
     var line = document.createElement("p");
-    line.className = failed ? "form-error" : "flash";
+    line.className = kind;
     line.textContent = text;
     status.textContent = "";
     status.appendChild(line);
@@ -60,7 +60,7 @@
   button.addEventListener("click", function (event) {
     event.preventDefault();
     if (!file.files.length) {
-      say("Choose an image file (JPEG, PNG, WebP or GIF) to upload.", true);
+      say("Choose an image file (JPEG, PNG, WebP or GIF) to upload.", "form-error");
       return;
     }
     var data = new FormData();
@@ -68,7 +68,7 @@
     data.append("file", file.files[0]);
     data.append("alt_text", alt.value);
     button.disabled = true;
-    say("Uploading\u2026", false);
+    say("Uploading\u2026", "field-help");
     fetch(button.getAttribute("data-media-upload"), {
       method: "POST",
       body: data,
@@ -79,15 +79,17 @@
     }).then(function (result) {
       button.disabled = false;
       if (!result.ok) {
-        say(result.answer.error || "The image was not uploaded.", true);
+        say(result.answer.error || "The image was not uploaded.", "form-error");
         return;
       }
       insert(result.answer.markdown);
       file.value = "";
       alt.value = "";
-      var warnings = result.answer.warnings || [];
-      say(warnings.length ? "Image inserted. " + document.getElementById("media-no-alt").textContent
-                          : "Image inserted into the text.", warnings.length > 0);
+      if ((result.answer.warnings || []).length) {
+        say("Image inserted. " + document.getElementById("media-no-alt").textContent, "form-error");
+      } else {
+        say("Image inserted into the text.", "flash");
+      }
     });
   });
 })();

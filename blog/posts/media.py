@@ -50,6 +50,9 @@ JPEG_QUALITY = 85
 WEBP_QUALITY = 85
 MAX_ALT_TEXT = 1000
 MAX_FILENAME = 255
+# Every frame is re-encoded: tiny frames by the ten thousand would pass the pixel limit and still
+# cost seconds. A long animated GIF has a few hundred.
+MAX_FRAMES = 1000
 PER_PAGE = 40
 # The media address inside a post's Markdown: an image's src, or a link to the file.
 _MEDIA_IN_TEXT = re.compile(rf"(?:/[A-Za-z0-9._~-]+)*/media/({MEDIA_KEY.pattern})")
@@ -132,6 +135,10 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
     except Exception:  # any decoder failure on hostile bytes is a refusal, never a 500
         raise MediaRejected(_NOT_AN_IMAGE) from None
     frames = int(getattr(image, "n_frames", 1))
+    if frames > MAX_FRAMES:
+        raise MediaRejected(
+            f"The animation has {frames:,} frames; at most {MAX_FRAMES:,} are accepted.", 413
+        )
     if image.width * image.height * frames > max_pixels or image.width * image.height == 0:
         raise _too_many_pixels(max_pixels)
     try:

@@ -491,3 +491,13 @@ def test_the_backup_command_archives_the_media_folder_beside_the_database(
         assert result.exit_code == 0 and target.exists()
     else:  # the database through pg_dump, the media all the same
         assert result.exit_code != 0 and "pg_dump" in result.output
+
+
+def test_an_animation_of_too_many_frames_is_refused(app: Flask) -> None:
+    colours = [Image.new("RGB", (2, 2), (255 * (i % 2),) * 3) for i in range(media.MAX_FRAMES + 1)]
+    out = io.BytesIO()
+    colours[0].save(out, "GIF", save_all=True, append_images=colours[1:], duration=20)
+    with pytest.raises(media.MediaRejected, match="frames") as refused:
+        media.store_image(out.getvalue(), "long.gif", "", None, media.limits())
+    assert refused.value.status_code == 413
+    assert media_count() == 0 and files_in(app) == []
