@@ -84,7 +84,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # decoded: a small file can hold a huge image (a decompression bomb).
         "MEDIA_PATH": str(instance_path / "media"),
         "MEDIA_MAX_BYTES": 10 * 1024 * 1024,
-        "MEDIA_MAX_PIXELS": 40_000_000,
+        "MEDIA_MAX_PIXELS": 25_000_000,
         "POSTS_PER_PAGE": 10,
         "SQLITE_BUSY_TIMEOUT_MS": 5000,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -198,10 +198,11 @@ def _has_alpha(image: Image.Image) -> bool:
 
 def _save(image: Image.Image, out: IO[bytes], format_name: str, options: dict[str, Any]) -> None:
     kept = {name: value for name, value in options.items() if value is not None}
-    # A copy whose info holds nothing: Pillow writes some of an image's info back (a JPEG's
-    # comment, a GIF's comment and extensions) unless told otherwise.
+    # Pillow writes some of an image's info back (a JPEG's comment, a GIF's comment and
+    # extensions) unless told otherwise: saved from an image whose info holds nothing (the
+    # info dict swapped, not the pixels copied), then put back.
+    info = image.info
     if not kept.get("save_all"):
-        image = image.copy()
         image.info = {}
     if format_name == "JPEG":
         kept.update(quality=JPEG_QUALITY, optimize=True)
@@ -209,7 +210,10 @@ def _save(image: Image.Image, out: IO[bytes], format_name: str, options: dict[st
         kept.update(quality=WEBP_QUALITY)
     elif format_name == "GIF":
         kept["comment"] = b""
-    image.save(out, format=format_name, **kept)
+    try:
+        image.save(out, format=format_name, **kept)
+    finally:
+        image.info = info
 
 
 def resize(image: Image.Image, width: int, format_name: str) -> _Encoded:
@@ -258,6 +262,7 @@ def store_image(
     mime, extension = FORMATS[format_name]
     animated = int(getattr(image, "n_frames", 1)) > 1
     picture = image if animated else _upright(image)
+    del image  # the upright copy is all that is needed: one decoded copy fewer in memory
     main = encode(picture, format_name, animated)
     key = new_key(extension)
     files = {key: main}
