@@ -1,11 +1,12 @@
 """The media library: images uploaded by authors, re-encoded, resized, inserted into posts.
 
-Every file is decoded with Pillow and written again from its pixels, so nothing of the upload
-but the picture survives: no EXIF (GPS position, camera serial), no comment, no XMP, no trailing
-bytes (a polyglot HTML or ZIP file). Only JPEG, PNG, WebP and GIF are accepted, by their content,
-never by their name. Before a single pixel is decoded the header's size is checked against
-``MEDIA_MAX_PIXELS`` (width x height x frames), so a decompression bomb (a few kilobytes that
-decode to gigabytes) is refused at the cost of reading its header.
+Every file is decoded with Pillow and written again from its pixels (blog.posts.images), so
+nothing of the upload but the picture survives: no EXIF (GPS position, camera serial), no
+comment, no XMP, no trailing bytes (a polyglot HTML or ZIP file). Only JPEG, PNG, WebP and GIF
+are accepted, by their content, never by their name. Before a single pixel is decoded the
+header's size is checked against ``MEDIA_MAX_PIXELS`` (width x height x frames), so a
+decompression bomb (a few kilobytes that decode to gigabytes) is refused at the cost of reading
+its header. The files are kept behind blog.posts.media_storage.
 
 Resized copies (WordPress's thumbnail, medium, medium_large and large widths, only those
 narrower than the original) let a post's image carry a ``srcset``. An animated GIF or WebP keeps
@@ -16,7 +17,6 @@ The WordPress import (blog.porting) brings attachments in through :func:`store_i
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from collections.abc import Iterable
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from PIL import Image, ImageOps
 from sqlalchemy import func, select
 
 from blog.database import begin_write
@@ -33,26 +32,15 @@ from blog.extensions import db
 from blog.links import script_root
 from blog.models import Media, Post, User
 from blog.permissions import ALL, Action, ensure, scope
+from blog.posts.images import FORMATS, MediaRejected, decode, encode, resize, upright
 from blog.posts.media_storage import URL_PREFIX, LocalStorage, Storage
 from blog.sanitize import MEDIA_KEY, render_markdown
 
-# Pillow's format -> (MIME type, extension). Pillow is told to try only these decoders.
-FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-    "GIF": ("image/gif", "gif"),
-}
 # WordPress's default image sizes: thumbnail (cropped there, scaled here), medium,
 # medium_large, large, and 2x medium_large.
 VARIANT_WIDTHS = (300, 768, 1024, 1536)
-JPEG_QUALITY = 85
-WEBP_QUALITY = 85
 MAX_ALT_TEXT = 1000
 MAX_FILENAME = 255
-# Every frame is re-encoded: tiny frames by the ten thousand would pass the pixel limit and still
-# cost seconds. A long animated GIF has a few hundred.
-MAX_FRAMES = 1000
 PER_PAGE = 40
 # The media address inside a post's Markdown: an image's src, or a link to the file.
 _MEDIA_IN_TEXT = re.compile(rf"(?:/[A-Za-z0-9._~-]+)*/media/({MEDIA_KEY.pattern})")
@@ -68,15 +56,6 @@ NO_ALT_IN_TEXT = (
 )
 
 
-class MediaRejected(ValueError):
-    """The file was not stored; ``message`` says why, for people; ``status_code`` for HTTP."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-
-
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
@@ -87,13 +66,6 @@ class Limits:
 class Uploaded:
     media: Media
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    data: bytes
-    width: int
-    height: int
 
 
 def limits() -> Limits:
@@ -120,112 +92,6 @@ def read_limited(stream: IO[bytes], max_bytes: int) -> bytes:
     if not data:
         raise MediaRejected("The file is empty: choose an image to upload.")
     return data
-
-
-# --- Decoding and encoding ----------------------------------------------------------------------
-
-
-def decode(data: bytes, max_pixels: int) -> Image.Image:
-    """The image in ``data``, fully decoded, or MediaRejected. Its size is checked before its
-    pixels are decoded."""
-    try:
-        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(max_pixels) from None  # Pillow's own ceiling, above ours
-    except Exception:  # any decoder failure on hostile bytes is a refusal, never a 500
-        raise MediaRejected(_NOT_AN_IMAGE) from None
-    frames = int(getattr(image, "n_frames", 1))
-    if frames > MAX_FRAMES:
-        raise MediaRejected(
-            f"The animation has {frames:,} frames; at most {MAX_FRAMES:,} are accepted.", 413
-        )
-    if image.width * image.height * frames > max_pixels or image.width * image.height == 0:
-        raise _too_many_pixels(max_pixels)
-    try:
-        image.load()
-    except Exception:
-        raise MediaRejected(
-            "The image could not be read to its end: the file is damaged or cut short. "
-            "Save it again from an image editor and upload the new file."
-        ) from None
-    return image
-
-
-_NOT_AN_IMAGE = (
-    "This file is not a JPEG, PNG, WebP or GIF image (other formats, such as SVG, HEIC or "
-    "documents renamed to .jpg, are not accepted). Convert it to one of those and upload it again."
-)
-
-
-def _too_many_pixels(max_pixels: int) -> MediaRejected:
-    return MediaRejected(
-        f"The image has too many pixels: at most {max_pixels:,} (width x height, times the "
-        "frames of an animation) are accepted. Scale it down and upload it again.",
-        413,
-    )
-
-
-def encode(image: Image.Image, format_name: str, animated: bool = False) -> bytes:
-    """``image`` written afresh in ``format_name``, with no metadata but its colour profile (and
-    a palette's transparency). An animation keeps its frames."""
-    out = io.BytesIO()
-    options: dict[str, Any] = {"icc_profile": image.info.get("icc_profile")}
-    if "transparency" in image.info and image.mode in ("P", "L", "RGB"):
-        options["transparency"] = image.info["transparency"]
-    if animated:
-        options.update(save_all=True, loop=image.info.get("loop", 0))
-    _save(_for_format(image, format_name), out, format_name, options)
-    return out.getvalue()
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """The picture as the camera's EXIF orientation says it is seen (the EXIF is dropped)."""
-    upright = ImageOps.exif_transpose(image)
-    return image if upright is None else upright
-
-
-def _for_format(image: Image.Image, format_name: str) -> Image.Image:
-    if format_name == "JPEG" and image.mode not in ("L", "RGB"):
-        return image.convert("RGB")
-    if format_name == "WEBP" and image.mode not in ("RGB", "RGBA"):
-        return image.convert("RGBA" if _has_alpha(image) else "RGB")
-    return image
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-
-
-def _save(image: Image.Image, out: IO[bytes], format_name: str, options: dict[str, Any]) -> None:
-    kept = {name: value for name, value in options.items() if value is not None}
-    # Pillow writes some of an image's info back (a JPEG's comment, a GIF's comment and
-    # extensions) unless told otherwise: saved from an image whose info holds nothing (the
-    # info dict swapped, not the pixels copied), then put back.
-    info = image.info
-    if not kept.get("save_all"):
-        image.info = {}
-    if format_name == "JPEG":
-        kept.update(quality=JPEG_QUALITY, optimize=True)
-    elif format_name == "WEBP":
-        kept.update(quality=WEBP_QUALITY)
-    elif format_name == "GIF":
-        kept["comment"] = b""
-    try:
-        image.save(out, format=format_name, **kept)
-    finally:
-        image.info = info
-
-
-def resize(image: Image.Image, width: int, format_name: str) -> _Encoded:
-    """A copy ``width`` pixels wide (height in proportion), in the original's format."""
-    height = max(1, round(image.height * width / image.width))
-    source = image.convert("RGBA") if image.mode in ("P", "1", "LA", "PA") else image
-    smaller = source.resize((width, height), Image.Resampling.LANCZOS)
-    if format_name == "GIF":
-        smaller = smaller.convert("RGB").quantize(256) if not _has_alpha(image) else smaller
-    out = io.BytesIO()
-    _save(_for_format(smaller, format_name), out, format_name, {})
-    return _Encoded(out.getvalue(), width, height)
 
 
 # --- Storing ------------------------------------------------------------------------------------
@@ -261,7 +127,7 @@ def store_image(
     format_name = str(image.format)
     mime, extension = FORMATS[format_name]
     animated = int(getattr(image, "n_frames", 1)) > 1
-    picture = image if animated else _upright(image)
+    picture = image if animated else upright(image)
     del image  # the upright copy is all that is needed: one decoded copy fewer in memory
     main = encode(picture, format_name, animated)
     key = new_key(extension)

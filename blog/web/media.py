@@ -11,13 +11,13 @@ from flask import Blueprint, Flask, abort, current_app, request
 from flask import Request as FlaskRequest
 from werkzeug.wrappers import Response
 
-from blog.posts import media
+from blog.posts import images, media
 from blog.posts.media_storage import BadKey, checked_key
 
 bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-MIME_TYPES = {extension: mime for mime, extension in media.FORMATS.values()}
+MIME_TYPES = {extension: mime for mime, extension in images.FORMATS.values()}
 # The views whose form carries a file: their bodies may be as large as a file and the form.
 UPLOAD_ENDPOINTS = frozenset({"admin.media_upload", "admin.post_new", "admin.post_edit"})
 FORM_ALLOWANCE = 1024 * 1024  # the post form's other fields, beside the file

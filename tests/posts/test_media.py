@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from blog.extensions import db
 from blog.models import Media, Post, PostStatus, Role, User
 from blog.permissions import NotAllowed
-from blog.posts import media
+from blog.posts import images, media
 from blog.sanitize import render_markdown, sanitize_author_html
 from tests import factories
 from tests.conftest import login
@@ -208,7 +208,7 @@ def test_the_pixel_limit_is_the_configured_one(make_app: Callable[..., Flask]) -
     app = make_app(MEDIA_MAX_PIXELS=100 * 100)
     with app.app_context():
         limits = media.limits()
-        with pytest.raises(media.MediaRejected, match="at most 10,000"):
+        with pytest.raises(images.MediaRejected, match="at most 10,000"):
             media.store_image(factories.image_bytes(101, 100), "a.png", "", None, limits)
         assert media.store_image(factories.image_bytes(100, 100), "b.png", "", None, limits).id
 
@@ -494,10 +494,10 @@ def test_the_backup_command_archives_the_media_folder_beside_the_database(
 
 
 def test_an_animation_of_too_many_frames_is_refused(app: Flask) -> None:
-    colours = [Image.new("RGB", (2, 2), (255 * (i % 2),) * 3) for i in range(media.MAX_FRAMES + 1)]
+    colours = [Image.new("RGB", (2, 2), (255 * (i % 2),) * 3) for i in range(images.MAX_FRAMES + 1)]
     out = io.BytesIO()
     colours[0].save(out, "GIF", save_all=True, append_images=colours[1:], duration=20)
-    with pytest.raises(media.MediaRejected, match="frames") as refused:
+    with pytest.raises(images.MediaRejected, match="frames") as refused:
         media.store_image(out.getvalue(), "long.gif", "", None, media.limits())
     assert refused.value.status_code == 413
     assert media_count() == 0 and files_in(app) == []

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from blog.models import Media, Post
 from blog.permissions import Action, can
 from blog.posts import media
+from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.web.access import require, signed_in_user
 from blog.web.admin import ID, actor, bp
@@ -67,7 +68,7 @@ def upload_from_request() -> media.Uploaded:
     """The file of the request's ``file`` field, stored as the signed-in user."""
     sent = request.files.get("file")
     if sent is None or not sent.filename:
-        raise media.MediaRejected(NO_FILE)
+        raise MediaRejected(NO_FILE)
     return media.upload(actor(), sent.stream, sent.filename, request.form.get("alt_text", ""))
 
 
@@ -83,7 +84,7 @@ def media_upload() -> Any:
         abort(400, "Your session expired, so nothing was uploaded. Please try again.")
     try:
         uploaded = upload_from_request()
-    except media.MediaRejected as rejected:
+    except MediaRejected as rejected:
         if _wants_json():
             return jsonify(error=rejected.message), rejected.status_code
         values = {"alt_text": request.form.get("alt_text", "")}

@@ -15,6 +15,7 @@ from blog.permissions import ALL, Action, can, scope
 from blog.posts import authoring, media
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
+from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.sanitize import html_to_text
 from blog.web.access import authorize, require
@@ -204,7 +205,7 @@ def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
     with what was typed and the image's Markdown added at the end of the text (nothing saved)."""
     try:
         uploaded = upload_from_request()
-    except media.MediaRejected as rejected:
+    except MediaRejected as rejected:
         errors = {"file": rejected.message}
         values["alt_text"] = request.form.get("alt_text", "")
         return _page(
