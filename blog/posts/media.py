@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+from PIL import Image
 from sqlalchemy import func, select
 
 from blog.database import begin_write
@@ -129,14 +130,9 @@ def store_image(
     animated = int(getattr(image, "n_frames", 1)) > 1
     picture = image if animated else upright(image)
     del image  # the upright copy is all that is needed: one decoded copy fewer in memory
-    main = encode(picture, format_name, animated)
     key = new_key(extension)
-    files = {key: main}
-    variants: list[dict[str, Any]] = []
-    for width in [] if animated else _variant_widths(picture.width):
-        copy = resize(picture, width, format_name)
-        files[variant_key(key, width)] = copy.data
-        variants.append({"key": variant_key(key, width), "width": width, "height": copy.height})
+    files, variants = _encoded_files(picture, format_name, animated, key)
+    main = files[key]
     return _save_files_and_row(
         files,
         Media(
@@ -151,6 +147,25 @@ def store_image(
             variants=variants,
         ),
     )
+
+
+def _encoded_files(
+    picture: Image.Image, format_name: str, animated: bool, key: str
+) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """The file to store under ``key`` and its resized copies, by key; the copies' list."""
+    try:
+        files = {key: encode(picture, format_name, animated)}
+        variants: list[dict[str, Any]] = []
+        for width in [] if animated else _variant_widths(picture.width):
+            copy = resize(picture, width, format_name)
+            files[variant_key(key, width)] = copy.data
+            variants.append({"key": variant_key(key, width), "width": width, "height": copy.height})
+    except Exception:  # an encoder's failure on a decoded oddity is a refusal, never a 500
+        raise MediaRejected(
+            "The image could be read but not converted for the web. Save it again as an "
+            "ordinary JPEG or PNG and upload the new file."
+        ) from None
+    return files, variants
 
 
 def _variant_widths(width: int) -> list[int]:
