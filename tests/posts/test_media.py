@@ -25,7 +25,7 @@ from blog.extensions import db
 from blog.models import Media, Post, PostStatus, Role, User
 from blog.permissions import NotAllowed
 from blog.posts import images, media
-from blog.sanitize import render_markdown, sanitize_author_html
+from blog.sanitize import render_markdown, sanitize_author_html, second_wall
 from tests import factories
 from tests.conftest import login
 
@@ -437,6 +437,14 @@ def test_srcset_survives_only_for_our_own_media_addresses() -> None:
     source = "![x](https://elsewhere.example/x.jpg)"
     attrs = {"https://elsewhere.example/x.jpg": {"srcset": "https://elsewhere.example/y.jpg 1w"}}
     assert "srcset" not in render_markdown(source, attrs)
+
+
+def test_the_second_wall_checks_srcset_on_its_own() -> None:
+    ours = "/media/ab/" + "c" * 32
+    kept = f'<img src="{ours}.jpg" srcset="{ours}-300.jpg 300w, {ours}.jpg 600w">'
+    assert second_wall(kept, author=True) == kept
+    foreign = f'<img src="{ours}.jpg" srcset="https://evil.example/a.jpg 300w" sizes="1px">'
+    assert second_wall(foreign, author=True) == f'<img src="{ours}.jpg">'
 
 
 # --- Deleting -------------------------------------------------------------------------------------
