@@ -33,6 +33,7 @@ _CACHE_PATH = re.compile(r"^proxy_cache_path /var/lib/nginx/blog-cache ", re.M)
 _STATIC = re.compile(
     r"^        alias /srv/blog/venv/lib/python3\.11/site-packages/blog/_static/;.*$", re.M
 )
+_MEDIA = re.compile(r"^        alias /var/lib/blog/media/;.*$", re.M)
 
 MAIN_CONF = """\
 {user}worker_processes {workers};
@@ -69,17 +70,25 @@ def _replace_once(pattern: re.Pattern[str], replacement: str, text: str) -> str:
 
 
 def render_site(
-    site: str, *, port: int, upstreams: Sequence[str], cache_dir: Path, static_dir: Path
+    site: str,
+    *,
+    port: int,
+    upstreams: Sequence[str],
+    cache_dir: Path,
+    static_dir: Path,
+    media_dir: Path,
 ) -> str:
     """The shipped site file with its CHANGE lines set for this machine: listen on
     127.0.0.1:``port`` (no IPv6 listener), one ``server`` line per upstream address
-    ("host:port"), the cache in ``cache_dir`` and ``/static/`` from ``static_dir``."""
+    ("host:port"), the cache in ``cache_dir``, ``/static/`` from ``static_dir`` and ``/media/``
+    from ``media_dir``."""
     text = _replace_once(_LISTEN, f"    listen 127.0.0.1:{port};", site)
     text = _replace_once(_LISTEN_V6, "", text)
     servers = "\n".join(f"    server {address};" for address in upstreams)
     text = _replace_once(_UPSTREAM, servers, text)
     text = _replace_once(_CACHE_PATH, f"proxy_cache_path {cache_dir} ", text)
-    return _replace_once(_STATIC, f"        alias {static_dir}/;", text)
+    text = _replace_once(_STATIC, f"        alias {static_dir}/;", text)
+    return _replace_once(_MEDIA, f"        alias {media_dir}/;", text)
 
 
 def free_port() -> int:
@@ -130,9 +139,14 @@ def nginx_missing() -> str | None:
 
 @contextmanager
 def run_nginx(
-    folder: Path, upstreams: Sequence[str], static_dir: Path, workers: int = 1
+    folder: Path,
+    upstreams: Sequence[str],
+    static_dir: Path,
+    workers: int = 1,
+    media_dir: Path | None = None,
 ) -> Iterator[Nginx]:
-    """The shipped site in front of ``upstreams``, on a free loopback port, until the block ends."""
+    """The shipped site in front of ``upstreams``, on a free loopback port, until the block ends.
+    ``/media/`` is served from ``media_dir`` (by default an empty folder of its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     site = render_site(
@@ -141,6 +155,7 @@ def run_nginx(
         upstreams=upstreams,
         cache_dir=folder / "cache",
         static_dir=static_dir,
+        media_dir=media_dir or folder / "media",
     )
     (folder / "blog.conf").write_text(site)
     # As root, nginx's workers would switch to "nobody", who cannot read the temporary folder.

@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         comments,
         discovery,
         errors,
+        media,
         moderation,
         operations,
         public,
@@ -87,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.register_blueprint(moderation.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(operations.bp)
+    media.init_app(app)
     from blog.web import admin
 
     app.register_blueprint(admin.bp)

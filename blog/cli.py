@@ -335,17 +335,19 @@ def export_wxr_command(file: TextIO) -> None:
 @blog_cli.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 def backup_command(file: str) -> None:
-    """Copy the live SQLite database to FILE, consistently, while the site runs."""
+    """Copy the live SQLite database to FILE, consistently, while the site runs, and the media
+    library's files to FILE.media.tar."""
     from pathlib import Path
 
     from blog.extensions import db
-    from blog.porting.backup import BackupError, backup_database
+    from blog.porting.backup import BackupError, backup_site
 
     try:
-        made = backup_database(db.engine.url, Path(file))
+        made, media = backup_site(db.engine.url, Path(file), Path(current_app.config["MEDIA_PATH"]))
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"backed up to {made.path} ({made.size:,} bytes); integrity check: ok")
+    click.echo(f"media: {media.files:,} files in {media.path} ({media.size:,} bytes)")
 
 
 @blog_cli.command("resanitize")

@@ -35,8 +35,11 @@ ENV_KEYS = {
     "SITE_URL": "SITE_URL",
     "API_CORS_ORIGINS": "API_CORS_ORIGINS",
     "PROXY_COUNT": "PROXY_COUNT",
+    "MEDIA_PATH": "MEDIA_PATH",
+    "MEDIA_MAX_BYTES": "MEDIA_MAX_BYTES",
+    "MEDIA_MAX_PIXELS": "MEDIA_MAX_PIXELS",
 }
-INTEGER_KEYS = {"MAIL_PORT", "PROXY_COUNT"}
+INTEGER_KEYS = {"MAIL_PORT", "PROXY_COUNT", "MEDIA_MAX_BYTES", "MEDIA_MAX_PIXELS"}
 
 
 class ConfigurationError(RuntimeError):
@@ -76,6 +79,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SITE_URL": None,
         "PROXY_COUNT": 0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # The media library (blog.posts.media): where uploads are kept (nginx serves it at
+        # /media/), the largest file accepted, and the most pixels (width x height x frames)
+        # decoded: a small file can hold a huge image (a decompression bomb).
+        "MEDIA_PATH": str(instance_path / "media"),
+        "MEDIA_MAX_BYTES": 10 * 1024 * 1024,
+        "MEDIA_MAX_PIXELS": 25_000_000,
         "POSTS_PER_PAGE": 10,
         "SQLITE_BUSY_TIMEOUT_MS": 5000,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -417,3 +418,32 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # given up for good
     last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Media(Base):
+    """An uploaded image (blog.posts.media): decoded and re-encoded on upload, stored under
+    ``key`` by blog.posts.media_storage, with smaller copies listed in ``variants``."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Where the storage keeps the file and the end of its address (/media/<key>): unique and
+    # never reused, so the file behind an address never changes (served as immutable).
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    mime: Mapped[str] = mapped_column(String(30))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    alt_text: Mapped[str] = mapped_column(String(1000), default="")
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The resized copies, narrowest first: [{"key": ..., "width": ..., "height": ...}, ...].
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Media {self.id} {self.key}>"

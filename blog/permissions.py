@@ -6,7 +6,7 @@ import enum
 
 from sqlalchemy import ColumnElement, true
 
-from blog.models import Comment, Post, Role, User
+from blog.models import Comment, Media, Post, Role, User
 
 
 class Action(enum.StrEnum):
@@ -19,6 +19,8 @@ class Action(enum.StrEnum):
     PUBLISH_POST = "publish_post"
     DELETE_POST = "delete_post"
     MODERATE = "moderate"
+    UPLOAD_MEDIA = "upload_media"
+    MANAGE_MEDIA = "manage_media"  # edit the alt text of, or delete, an uploaded file
 
 
 ALL = "all"  # the action applies to anything
@@ -34,6 +36,9 @@ MATRIX: dict[Action, dict[Role, str]] = {
     Action.PUBLISH_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
     Action.DELETE_POST: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
     Action.MODERATE: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.MODERATOR: ALL, Role.AUTHOR: OWN},
+    # WordPress's upload_files: authors and above; authors manage the files they uploaded.
+    Action.UPLOAD_MEDIA: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: ALL},
+    Action.MANAGE_MEDIA: {Role.ADMIN: ALL, Role.EDITOR: ALL, Role.AUTHOR: OWN},
 }
 
 
@@ -44,8 +49,8 @@ def scope(user: User | None, action: Action) -> str | None:
     return MATRIX[action].get(user.role)
 
 
-def can(user: User | None, action: Action, obj: Post | Comment | None = None) -> bool:
-    """May ``user`` do ``action`` (to ``obj``, a post or a comment on one)?
+def can(user: User | None, action: Action, obj: Post | Comment | Media | None = None) -> bool:
+    """May ``user`` do ``action`` (to ``obj``, a post, a comment on one, or an uploaded file)?
 
     With no object, an OWN scope means "to some things": an author may open the comment queue,
     which then shows only comments on their own posts.
@@ -55,8 +60,15 @@ def can(user: User | None, action: Action, obj: Post | Comment | None = None) ->
         return False
     if allowed == ALL or obj is None:
         return True
-    author_id = obj.author_id if isinstance(obj, Post) else obj.post.author_id
-    return author_id == user.id
+    return _owner_id(obj) == user.id
+
+
+def _owner_id(obj: Post | Comment | Media) -> int | None:
+    if isinstance(obj, Post):
+        return obj.author_id
+    if isinstance(obj, Media):
+        return obj.uploaded_by_id
+    return obj.post.author_id
 
 
 class NotAllowed(PermissionError):
@@ -68,7 +80,7 @@ class NotAllowed(PermissionError):
         self.message = message or "You do not have permission to do that."
 
 
-def ensure(user: User | None, action: Action, obj: Post | Comment | None = None) -> None:
+def ensure(user: User | None, action: Action, obj: Post | Comment | Media | None = None) -> None:
     """Raise NotAllowed unless :func:`can` says yes. Domain functions call it before writing."""
     if not can(user, action, obj):
         raise NotAllowed(action)

@@ -75,7 +75,8 @@ AUTHOR_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "ol": frozenset({"start"}),
     "th": frozenset({"align", "colspan", "rowspan", "scope"}),
     "td": frozenset({"align", "colspan", "rowspan"}),
-    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    # srcset and sizes only as blog.posts.media writes them, for the site's own media files.
+    "img": frozenset({"src", "alt", "title", "width", "height", "srcset", "sizes"}),
     "code": frozenset({"class"}),
 }
 # Removed with everything inside them from author HTML, instead of leaving their text behind.
@@ -129,6 +130,13 @@ _LINKIFY_URL = re.compile(
     (?:[/?#](?:[^\s{{}}|\\^`<>"]*{_URL_END})?)?""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A media file's key (blog.posts.media_storage) and its address: /media/<key>, under the site's
+# script root. An img's srcset may list only these, so that it never loads from elsewhere.
+MEDIA_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}(?:-[1-9][0-9]{0,4})?\.(?:jpg|png|webp|gif)")
+MEDIA_URL = re.compile(rf"(?:/[A-Za-z0-9._~-]+)*/media/{MEDIA_KEY.pattern}")
+MAX_SRCSET_CANDIDATES = 12
+_SRCSET_CANDIDATE = re.compile(r"(\S+) ([1-9][0-9]{0,4})w")
+_SIZES = re.compile(r"\(max-width: [1-9][0-9]{0,4}px\) 100vw, [1-9][0-9]{0,4}px")
 _BLOCK_TEXT_TAGS = AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}
 
 
@@ -223,12 +231,49 @@ def nesting_depth(html: str) -> int:
     return deepest
 
 
-def render_markdown(source: str) -> str:
+ImageAttributes = Mapping[str, Mapping[str, str]]
+
+
+def render_markdown(source: str, images: ImageAttributes | None = None) -> str:
     """Render an author's Markdown (CommonMark, tables, strikethrough, raw HTML) to safe HTML.
 
+    ``images`` maps an image's ``src`` to attributes its Markdown image gains (srcset, sizes,
+    width, height: blog.posts.media.image_attributes); the sanitizer keeps srcset and sizes
+    only in the shape that function writes, for the site's own media addresses.
     Raises SanitizeFailed if the Markdown parser or a sanitizer fails on it."""
-    rendered = _guarded(_tools().markdown.render, _clean_text(source))
-    return sanitize_author_html(rendered)
+    render = partial(_render_with_images, _tools().markdown, images or {})
+    return sanitize_author_html(_guarded(render, _clean_text(source)))
+
+
+def is_media_url(value: str) -> bool:
+    """Is ``value`` the address of one of the site's own media files (a path, no host)?"""
+    return bool(MEDIA_URL.fullmatch(value))
+
+
+def is_media_srcset(value: str) -> bool:
+    """A srcset of width candidates (``URL 300w, ...``) whose every URL is a media address."""
+    candidates = value.split(",")
+    if len(candidates) > MAX_SRCSET_CANDIDATES:
+        return False
+    for candidate in candidates:
+        match = _SRCSET_CANDIDATE.fullmatch(candidate.strip())
+        if match is None or not is_media_url(match[1]):
+            return False
+    return True
+
+
+def _render_with_images(md: MarkdownIt, images: ImageAttributes, text: str) -> str:
+    env: dict[str, Any] = {}
+    tokens = md.parse(text, env)
+    if images:
+        for token in tokens:
+            for child in token.children or ():
+                extra = (
+                    images.get(str(child.attrs.get("src", ""))) if child.type == "image" else None
+                )
+                for name, value in (extra or {}).items():
+                    child.attrSet(name, value)
+    return str(md.renderer.render(tokens, md.options, env))
 
 
 def second_wall(html: str, *, author: bool = False) -> str:
@@ -331,6 +376,23 @@ def _nh3_options(tags: frozenset[str], attributes: Mapping[str, frozenset[str]])
     }
 
 
+def _sizes_allowed(value: str) -> bool:
+    return bool(_SIZES.fullmatch(value))
+
+
+_RESPONSIVE_CHECKS: Mapping[str, Callable[[str], bool]] = {
+    "srcset": is_media_srcset,
+    "sizes": _sizes_allowed,
+}
+
+
+def _nh3_responsive_filter(tag: str, name: str, value: str) -> str | None:
+    """nh3's own check of srcset and sizes on img (it keeps any allowed attribute's value)."""
+    if tag == "img" and name in _RESPONSIVE_CHECKS and not _RESPONSIVE_CHECKS[name](value):
+        return None
+    return value
+
+
 _NH3_COMMENT = {
     **_nh3_options(COMMENT_TAGS | GENERATED_TAGS, COMMENT_ATTRIBUTES),
     "tag_attribute_values": {"a": {"rel": {COMMENT_LINK_REL}}},
@@ -338,6 +400,7 @@ _NH3_COMMENT = {
 _NH3_AUTHOR = {
     **_nh3_options(AUTHOR_TAGS, AUTHOR_ATTRIBUTES),
     "clean_content_tags": set(DROP_CONTENT_TAGS),
+    "attribute_filter": _nh3_responsive_filter,
 }
 
 
@@ -381,6 +444,8 @@ def _allows_attribute(
 ) -> bool:
     if name not in attributes.get(tag, ()):
         return False
+    if tag == "img" and name in _RESPONSIVE_CHECKS:
+        return _RESPONSIVE_CHECKS[name](value)
     return tag != "code" or bool(_LANGUAGE_CLASS.fullmatch(value))
 
 
@@ -580,6 +645,9 @@ def _recheck_attributes(element: Element, policy: _Policy) -> None:
                 del element.attrib[name]
             else:
                 element.set(name, url)
+    if tag == "img" and not is_media_url(element.get("src", "")):
+        element.attrib.pop("srcset", None)  # a media file's sizes on another image: dropped
+        element.attrib.pop("sizes", None)
     if tag != "a":
         return
     rel = element.attrib.pop("rel", "")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from PIL import Image
 
 from blog.accounts.author_slugs import public_slug
 from blog.accounts.users import hash_password
@@ -14,13 +17,14 @@ from blog.models import (
     Category,
     Comment,
     CommentStatus,
+    Media,
     Post,
     PostStatus,
     Role,
     User,
     utcnow,
 )
-from blog.posts import authoring
+from blog.posts import authoring, media
 from blog.sanitize import sanitize_comment
 
 _sequence = itertools.count(1)
@@ -128,3 +132,23 @@ def make_comments(post: Post, n: int, status: CommentStatus = CommentStatus.APPR
             commit=False,
         )
     db.session.commit()
+
+
+def image_bytes(
+    width: int = 64,
+    height: int = 48,
+    format_name: str = "PNG",
+    color: tuple[int, ...] = (200, 30, 30),
+) -> bytes:
+    """A small image of one colour in a format Pillow writes."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, format_name)
+    return out.getvalue()
+
+
+def make_media(
+    uploaded_by: User | None = None, width: int = 64, height: int = 48, alt_text: str = "A red box"
+) -> Media:
+    """An uploaded PNG, stored in the app's media folder."""
+    data = image_bytes(width, height)
+    return media.store_image(data, "box.png", alt_text, uploaded_by, media.limits())

@@ -7,13 +7,19 @@ FILE under a temporary name, switched to a self-contained rollback journal, chec
 ``PRAGMA integrity_check``, made private (0600: it holds password hashes and email addresses),
 and only then renamed over FILE.
 
-PostgreSQL has its own tools for this: ``pg_dump`` (see the README).
+The media library's folder (``MEDIA_PATH``) goes into ``FILE.media.tar`` beside it, taken after
+the database: a file uploaded meanwhile is in the archive without its row (harmless), and only a
+file deleted in between could be missing. Restore: docs/backups.md.
+
+PostgreSQL has its own tools for the database: ``pg_dump`` (see the README); the media archive is
+written all the same.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import tarfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +44,69 @@ class Backup:
     path: Path
     size: int  # bytes
     pages: int
+
+
+@dataclass(frozen=True)
+class MediaBackup:
+    path: Path
+    files: int
+    size: int  # bytes of the archive
+
+
+MEDIA_ARCHIVE_SUFFIX = ".media.tar"
+
+
+def media_archive(destination: Path) -> Path:
+    """Where the media of a backup to ``destination`` go: ``<destination>.media.tar``."""
+    destination = destination.expanduser()
+    return destination.with_name(destination.name + MEDIA_ARCHIVE_SUFFIX)
+
+
+def backup_site(url: URL, destination: Path, media_root: Path) -> tuple[Backup, MediaBackup]:
+    """The database (SQLite) into ``destination``, then the media folder into its archive.
+    On PostgreSQL the media are archived and BackupError says how to dump the database."""
+    try:
+        database = backup_database(url, destination)
+    except BackupError as error:
+        if url.get_backend_name() == "sqlite":
+            raise
+        archived = backup_media(media_root, destination)
+        raise BackupError(
+            f"The media ({archived.files:,} files) were archived in {archived.path}.\n{error}"
+        ) from None
+    return database, backup_media(media_root, destination)
+
+
+def backup_media(root: Path, destination: Path) -> MediaBackup:
+    """Every file of the media folder ``root`` into a tar archive beside ``destination``, as
+    ``media/<key>``; written under a temporary name and renamed when complete (mode 0600)."""
+    archive = media_archive(destination)
+    if not archive.parent.is_dir():
+        raise BackupError(f"The directory {archive.parent} does not exist.")
+    partial = archive.with_name(f".{archive.name}.partial-{os.getpid()}")
+    counted = [0]
+
+    def keep(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if Path(member.name).name.startswith("."):
+            return None  # an upload being written (blog.posts.media_storage)
+        counted[0] += member.isfile()
+        return member
+
+    try:
+        with tarfile.open(partial, "w") as tar:
+            if root.is_dir():
+                tar.add(root, arcname="media", filter=keep)
+            else:
+                folder = tarfile.TarInfo("media")
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(folder)
+        os.chmod(partial, 0o600)
+        os.replace(partial, archive)
+    except OSError as error:
+        raise BackupError(f"The media backup failed: {error}") from error
+    finally:
+        partial.unlink(missing_ok=True)
+    return MediaBackup(archive, counted[0], archive.stat().st_size)
 
 
 def backup_database(url: URL, destination: Path, busy_timeout_s: float = 5.0) -> Backup:

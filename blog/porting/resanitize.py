@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, Post
-from blog.sanitize import SanitizeFailed, render_markdown, sanitize_comment
+from blog.posts.media import render_post_body
+from blog.sanitize import SanitizeFailed, sanitize_comment
 
 BATCH = 500
 
@@ -33,7 +34,7 @@ class Resanitized:
 
 def resanitize_all(batch: int = BATCH) -> Resanitized:
     """Re-render every post and comment body; returns how many were checked and changed."""
-    posts, posts_changed = _rerender(Post, render_markdown, batch)
+    posts, posts_changed = _rerender(Post, render_post_body, batch)
     comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
     return Resanitized(posts, posts_changed, comments, comments_changed)
 

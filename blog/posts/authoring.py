@@ -19,7 +19,8 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Category, Post, PostStatus, Tag, User, utcnow
 from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
-from blog.sanitize import SanitizeFailed, html_to_text, render_markdown
+from blog.posts.media import render_post_body
+from blog.sanitize import SanitizeFailed, html_to_text
 
 DEFAULT_CATEGORY_SLUG = "uncategorized"
 DEFAULT_CATEGORY_NAME = "Uncategorized"
@@ -126,7 +127,7 @@ def create_post(
     """Create a post with its Markdown rendered and sanitized; "Uncategorized" when no category."""
     chosen = list(categories) or [default_category()]
     primary = primary if primary in chosen else chosen[0]
-    body_html = render_markdown(body)
+    body_html = render_post_body(body)
     post = Post(
         title=title.strip(),
         slug=unique_slug(Post, slug or title),
@@ -223,7 +224,7 @@ def preview_html(body: str) -> str:
 def _rendered(body: str, errors: dict[str, str]) -> str:
     """The body's HTML; "" and a message in ``errors["body"]`` when a parser fails on it."""
     try:
-        return render_markdown(body)
+        return render_post_body(body)
     except SanitizeFailed as failed:
         errors["body"] = failed.message
         return ""

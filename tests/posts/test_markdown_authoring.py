@@ -82,7 +82,9 @@ def active_content(html: str, only_inside: str | None = None, page: bool = False
         assert match is not None, only_inside
         html = match.group(0)
     if page:
-        parser = ActiveContent(FORBIDDEN_ELEMENTS - {"form"}, frozenset({"/static/comments.js"}))
+        parser = ActiveContent(
+            FORBIDDEN_ELEMENTS - {"form"}, frozenset({"/static/comments.js", "/static/media.js"})
+        )
     else:
         parser = ActiveContent(FORBIDDEN_ELEMENTS)
     parser.feed(html)

@@ -8,9 +8,11 @@ To add a variable: a row in the README table, a name in blog/config.py, and a ``
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 import trustme
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from blog import config as blog_config
 from blog import create_app
@@ -280,6 +283,29 @@ def api_cors_origins_open_the_api_to_those_pages(site: Site) -> None:
     assert allowed.headers.get("Access-Control-Allow-Origin") == "https://reader.example"
     other = client.get("/api/v1/posts", headers={"Origin": "https://other.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def upload_status(client: FlaskClient, data: bytes) -> int:
+    form = {"file": (io.BytesIO(data), "picture.png"), "alt_text": "A picture"}
+    return client.post(
+        "/admin/media/upload", data=form, content_type="multipart/form-data"
+    ).status_code
+
+
+@check("BLOG_MEDIA_PATH", "BLOG_MEDIA_MAX_BYTES", "BLOG_MEDIA_MAX_PIXELS")
+def media_path_and_limits_govern_uploads(site: Site) -> None:
+    folder = site.tmp_path / "uploads"
+    limits = {"BLOG_MEDIA_MAX_BYTES": "20000", "BLOG_MEDIA_MAX_PIXELS": "10000"}
+    app = site.build({"BLOG_MEDIA_PATH": str(folder), **limits})
+    make_post(app, username="keyholder", role=Role.ADMIN)
+    client = signed_in_client(app)
+    assert upload_status(client, factories.image_bytes(100, 100)) == 303
+    assert len([p for p in folder.rglob("*.png") if p.is_file()]) == 1
+    assert upload_status(client, factories.image_bytes(101, 100)) == 413  # 10,100 pixels
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (90, 90), secrets.token_bytes(90 * 90 * 3)).save(noise, "PNG")
+    assert len(noise.getvalue()) > 20000
+    assert upload_status(client, noise.getvalue()) == 413  # 8,100 pixels but 24 kB
 
 
 def test_the_readme_table_lists_every_variable_the_app_reads() -> None:

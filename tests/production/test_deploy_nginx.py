@@ -9,6 +9,8 @@ same path on PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import secrets
 import socket
@@ -20,12 +22,14 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from PIL import Image
 
 from bench.nginx import ROOT, nginx_missing, run_nginx
 from blog import create_app
 from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import CommentStatus, Role
+from blog.posts import media
 from tests import factories
 from tests.deployment import (
     Answer,
@@ -55,6 +59,8 @@ class Site:
     held_id: int
     held_text: str
     api_token: str
+    media_key: str
+    media_dir: Path
 
     def reader(self) -> Browser:
         return Browser(self.url)
@@ -64,10 +70,10 @@ class Site:
         return fetch(self.url, "GET", path, headers)
 
 
-def seed(database_url: str, secret: str, instance: Path) -> dict[str, object]:
+def seed(database_url: str, secret: str, instance: Path, media_dir: Path) -> dict[str, object]:
     """Migrate an empty database (flask db upgrade) and add what the tests read."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret},
+        {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secret, "MEDIA_PATH": media_dir},
         instance_path=str(instance),
     )
     try:
@@ -84,7 +90,11 @@ def seed(database_url: str, secret: str, instance: Path) -> dict[str, object]:
             )
             factories.make_comment(private, "An approved reply.", created_at=earlier)
             token = create_token(ADMIN, "deploy test").secret
+            picture = media.store_image(
+                png_bytes(640, 480), "seed.png", "A seed", None, media.limits()
+            )
             return {
+                "media_key": picture.key,
                 "approval_slug": approval.slug,
                 "private_slug": private.slug,
                 "held_id": held.id,
@@ -106,13 +116,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("deploy")
     secret = secrets.token_hex(32)
     database_url = f"sqlite:///{folder / 'blog.sqlite3'}"
-    seeded = seed(database_url, secret, folder / "instance")
+    media_dir = folder / "media"
+    seeded = seed(database_url, secret, folder / "instance", media_dir)
     env = app_environment(database_url, secret, redis_url=None)
+    env["BLOG_MEDIA_PATH"] = str(media_dir)
     with (
         run_gunicorn(env, folder / "gunicorn.log") as upstream,
-        run_nginx(folder / "nginx", [upstream], ROOT / "static") as nginx,
+        run_nginx(folder / "nginx", [upstream], ROOT / "static", media_dir=media_dir) as nginx,
     ):
-        yield Site(nginx.url, f"http://{upstream}", **seeded)  # type: ignore[arg-type]
+        yield Site(nginx.url, f"http://{upstream}", **seeded, media_dir=media_dir)  # type: ignore[arg-type]
 
 
 def test_an_approval_reaches_a_cookieless_reader_within_the_documented_freshness(
@@ -249,6 +261,70 @@ def test_static_files_are_served_by_nginx_with_long_lived_headers(site: Site) ->
     assert answer.body == (ROOT / "static" / "style.css").read_bytes()
     assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "X-Cache-Status" not in answer.headers  # nginx answered; gunicorn never saw it
+
+
+def png_bytes(width: int, height: int, noise: bool = False) -> bytes:
+    """A PNG; with ``noise``, of random pixels (it compresses to about 3 bytes a pixel)."""
+    pixels = secrets.token_bytes(width * height * 3) if noise else bytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_media_files_are_served_by_nginx_from_the_media_folder(site: Site) -> None:
+    answer = site.get(f"/media/{site.media_key}")
+    assert answer.status == 200
+    assert answer.body == (site.media_dir / site.media_key).read_bytes()
+    assert answer.headers["Content-Type"] == "image/png"
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Cache-Status" not in answer.headers  # nginx answered; gunicorn never saw it
+    # The app's own /media/ view answers the same file with the same headers.
+    direct = fetch(site.direct, "GET", f"/media/{site.media_key}")
+    assert direct.body == answer.body
+    assert direct.headers["Cache-Control"] == answer.headers["Cache-Control"]
+    assert site.get("/media/ab/../../blog.sqlite3").status == 404
+
+
+def test_an_upload_larger_than_other_bodies_reaches_the_app_and_is_served(site: Site) -> None:
+    admin = site.reader()
+    sign_in(admin, ADMIN, factories.PASSWORD)
+    token = csrf_token(admin.get("/admin/media/").text)
+    image = png_bytes(1200, 1000, noise=True)
+    assert 2 * 1024 * 1024 < len(image) < 10 * 1024 * 1024  # over nginx's 1 MiB elsewhere
+    boundary = secrets.token_hex(8)
+    body = multipart(boundary, {"csrf_token": token, "alt_text": "Noise"}, ("noise.png", image))
+    answer = fetch(
+        site.url,
+        "POST",
+        "/admin/media/upload",
+        {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Accept": "application/json",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in admin.cookies.items()),
+        },
+        body,
+    )
+    assert answer.status == 201, answer.text[:500]
+    url = json.loads(answer.body)["url"]
+    served = site.get(url)
+    assert served.status == 200 and served.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(served.body)).size == (1200, 1000)
+
+
+def multipart(boundary: str, fields: dict[str, str], file: tuple[str, bytes]) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    name, data = file
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
 def test_a_header_with_an_underscore_is_dropped_and_large_bodies_stop_at_nginx(

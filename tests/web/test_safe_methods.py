@@ -43,6 +43,7 @@ def arguments(app: Flask) -> dict[str, dict[str, Any]]:
     waiting = factories.make_comment(
         post, status=CommentStatus.UNCONFIRMED, author_email="new@example.org"
     )
+    picture = factories.make_media(admin)
     published = post.published_at
     assert published is not None
     common = {
@@ -51,6 +52,7 @@ def arguments(app: Flask) -> dict[str, dict[str, Any]]:
         "comment_id": approved.id,
         "category_id": category.id,
         "user_id": admin.id,
+        "media_id": picture.id,
         "username": admin.username,
         "path": category.slug,
         "year": published.year,
@@ -63,6 +65,7 @@ def arguments(app: Flask) -> dict[str, dict[str, Any]]:
         "public.tag": {"slug": "hiking"},
         "comments.unsubscribe": {"token": unsubscribe_token(approved)},
         "reader.confirm": {"token": confirmation_token(waiting)},
+        "media.file": {"key": picture.key},
     }
     db.session.commit()
     return {"": common, **values}

@@ -1,4 +1,4 @@
-"""The admin (SPEC section 7): dashboard, posts, categories, users, settings, own profile.
+"""The admin (SPEC section 7): dashboard, posts, media, categories, users, settings, own profile.
 
 Every view sits behind :func:`blog.web.access.require` (anonymous: to the sign-in page; no
 right: 403) and leaves object-level checks to the domain functions, which raise NotAllowed.
@@ -106,4 +106,4 @@ def _private(response: Response) -> Response:
     return response
 
 
-from blog.web.admin import categories, dashboard, posts, settings, users  # noqa: E402, F401
+from blog.web.admin import categories, dashboard, media, posts, settings, users  # noqa: E402, F401

@@ -12,14 +12,16 @@ from werkzeug.wrappers import Response
 from blog.extensions import db
 from blog.models import Post, PostStatus, Role, User
 from blog.permissions import ALL, Action, can, scope
-from blog.posts import authoring
+from blog.posts import authoring, media
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
+from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.sanitize import html_to_text
 from blog.web.access import authorize, require
 from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
+from blog.web.admin.media import upload_from_request
 from blog.web.auth import csrf_failed
 from blog.web.templating import format_time
 
@@ -126,6 +128,7 @@ def _page(
     message: str = "",
     preview: str | None = None,
     status: int = 200,
+    upload: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
     user = actor()
     page = render_template(
@@ -139,6 +142,9 @@ def _page(
         categories=category_tree(),
         authors=_authors() if scope(user, Action.EDIT_POST) == ALL else None,
         may_add_category=can(user, Action.MANAGE_CATEGORIES),
+        may_upload=can(user, Action.UPLOAD_MEDIA),
+        no_alt_in_text=media.NO_ALT_IN_TEXT,
+        upload=upload,
     )
     return page, status
 
@@ -166,9 +172,12 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
     values = _typed()
     # A refused request (blog.web.admin: stale token, another site) never saves, whatever
     # its fields.
-    if csrf_expired() or not form.validate_on_submit():
-        if csrf_failed(form) or csrf_expired():
-            return _page(post, values, first_errors(form), form_refusal(), status=400)
+    valid = not csrf_expired() and form.validate_on_submit()
+    if not valid and (csrf_failed(form) or csrf_expired()):
+        return _page(post, values, first_errors(form), form_refusal(), status=400)
+    if request.form.get("action") == "upload":
+        return _upload_into(post, values)
+    if not valid:
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
         return _page(post, values, errors, "The post was not saved.", status=400)
     changes = _changes(form)
@@ -189,6 +198,25 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
     else:
         flash("Draft saved.", "success")
     return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
+
+
+def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
+    """The post form's "Upload" button without the script: the image stored, the form again
+    with what was typed and the image's Markdown added at the end of the text (nothing saved)."""
+    try:
+        uploaded = upload_from_request()
+    except MediaRejected as rejected:
+        errors = {"file": rejected.message}
+        values["alt_text"] = request.form.get("alt_text", "")
+        return _page(
+            post, values, errors, "The image was not uploaded.", status=rejected.status_code
+        )
+    snippet = media.markdown_for(uploaded.media)
+    body = str(values.get("body", "")).rstrip()
+    values["body"] = f"{body}\n\n{snippet}\n" if body else f"{snippet}\n"
+    values["alt_text"] = ""
+    upload = {"snippet": snippet, "warnings": uploaded.warnings, "id": uploaded.media.id}
+    return _page(post, values, upload=upload)
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
