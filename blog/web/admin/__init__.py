@@ -106,4 +106,4 @@ def _private(response: Response) -> Response:
     return response
 
 
-from blog.web.admin import categories, dashboard, posts, settings, users  # noqa: E402, F401
+from blog.web.admin import categories, dashboard, posts, revisions, settings, users  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,11 +13,11 @@ from werkzeug.wrappers import Response
 from blog.extensions import db
 from blog.models import Post, PostStatus, Role, User
 from blog.permissions import ALL, Action, can, scope
-from blog.posts import authoring
+from blog.posts import authoring, publishing, revisions
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
+from blog.posts.excerpts import typed_excerpt
 from blog.posts.reading import PageNotFound, parse_page
-from blog.sanitize import html_to_text
 from blog.web.access import authorize, require
 from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
@@ -31,6 +32,7 @@ FIELD_MESSAGES = {
     "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
+RECENT_REVISIONS = 10  # on the edit page; the rest on the revisions page
 
 
 @bp.route("/posts/")
@@ -80,12 +82,11 @@ def _authors() -> list[User]:
 
 
 def _values_of(post: Post) -> dict[str, Any]:
-    automatic = html_to_text(post.body_html, limit=300)
     return {
         "title": post.title,
         "slug": post.slug,
         "body": post.body_source,
-        "excerpt": "" if post.excerpt == automatic else post.excerpt,
+        "excerpt": typed_excerpt(post),
         "categories": [str(c.id) for c in post.categories],
         "primary_category": str(post.primary_category_id or ""),
         "new_category": "",
@@ -132,6 +133,8 @@ def _page(
         "admin/post_form.html",
         post=post,
         state=post_state(post) if post is not None else None,
+        box=publishing.publish_box(user, post, _typed_date(values)),
+        revisions=revisions.revisions_of(post, per_page=RECENT_REVISIONS) if post else None,
         values=values,
         errors=errors or {},
         message=message,
@@ -143,7 +146,15 @@ def _page(
     return page, status
 
 
-def _changes(form: PostForm) -> authoring.PostChanges:
+def _typed_date(values: dict[str, Any]) -> datetime | None:
+    """The form's publish date, for the label of the publish button; None when unreadable."""
+    try:
+        return datetime.strptime(str(values.get("published_at") or ""), DATE_INPUT)
+    except ValueError:
+        return None
+
+
+def _changes(form: PostForm, post: Post | None) -> authoring.PostChanges:
     return authoring.PostChanges(
         title=form.title.data or "",
         body=form.body.data or "",
@@ -153,7 +164,9 @@ def _changes(form: PostForm) -> authoring.PostChanges:
         primary_category_id=form.primary_category.data,
         new_category=form.new_category.data or "",
         tags=authoring.parse_tags(form.tags.data or ""),
-        status=PostStatus(form.status.data),
+        status=publishing.status_for(
+            request.form.get("action", ""), post, request.form.get("status")
+        ),
         published_at=form.published_at.data,
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
@@ -171,7 +184,8 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
             return _page(post, values, first_errors(form), form_refusal(), status=400)
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
         return _page(post, values, errors, "The post was not saved.", status=400)
-    changes = _changes(form)
+    changes = _changes(form, post)
+    was_public = post is not None and post.status == PostStatus.PUBLISHED
     try:
         if request.form.get("action") == "preview":
             return _page(post, values, preview=authoring.preview_html(changes.body))
@@ -181,14 +195,17 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
             saved = authoring.update_post(actor(), post, changes)
     except authoring.PostRejected as rejected:
         return _page(post, values, rejected.fields, rejected.message, status=400)
-    state = post_state(saved)
-    if state == PostState.PUBLISHED:
-        flash("Post published.", "success")
-    elif state == PostState.SCHEDULED:
-        flash(f"Post scheduled for {format_time(saved.published_at)} (UTC).", "success")
-    else:
-        flash("Draft saved.", "success")
+    flash(_saved_message(saved, was_public), "success")
     return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
+
+
+def _saved_message(saved: Post, was_public: bool) -> str:
+    state = post_state(saved)
+    if state == PostState.SCHEDULED:
+        return f"Post scheduled for {format_time(saved.published_at)} (UTC)."
+    if state == PostState.PUBLISHED:
+        return "Post updated." if was_public else "Post published."
+    return "Post moved back to drafts." if was_public else "Draft saved."
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
