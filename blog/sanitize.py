@@ -129,7 +129,10 @@ _LINKIFY_URL = re.compile(
     (?:[/?#](?:[^\s{{}}|\\^`<>"]*{_URL_END})?)?""",
     re.IGNORECASE | re.VERBOSE,
 )
-_BLOCK_TEXT_TAGS = AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}
+# Elements whose text is a block of its own: words on either side of them never join.
+_BLOCK_TEXT_TAGS = (AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}) | {
+    "blockquote"
+}
 
 
 def safe_url(value: str) -> str | None:
