@@ -1,4 +1,5 @@
-"""End to end in Chromium: a reply through moderation to the page, a bulk action, publishing."""
+"""End to end in Chromium: a reply through moderation to the page, a bulk action, publishing
+in one click."""
 
 from __future__ import annotations
 
@@ -104,9 +105,16 @@ def test_an_author_publishes_a_post_that_readers_see(
     author.click("button[value=preview]")
     author.wait_for_load_state()
     assert author.locator("strong", has_text="bold").count() >= 1
-    author.select_option("#f-status", "published")
-    author.click("button[value=save]")
+    publish = author.locator("#publish-button")
+    assert publish.inner_text() == "Publish"
+    author.fill("#f-published_at", "2999-01-01T09:00")
+    assert publish.inner_text() == "Schedule"  # a date ahead schedules
+    author.fill("#f-published_at", "")
+    assert publish.inner_text() == "Publish"
+    publish.click()  # one click publishes
     author.wait_for_load_state()
+    assert "Post published." in author.inner_text("main")
+    assert publish.inner_text() == "Update"
     author.goto(live_server("/"))
     summary = author.locator("article.post-summary", has_text="Fresh from the browser")
     assert summary.count() == 1
