@@ -73,14 +73,17 @@ def automatic_excerpt(source: str, body_html: str) -> str:
 
 
 def typed_excerpt(post: Post) -> str:
-    """The excerpt its writer typed, or "" when the post has the automatic one (as made now,
-    or as made before blocks were kept apart)."""
-    if post.excerpt in (
-        automatic_excerpt(post.body_source, post.body_html),
-        html_to_text(post.body_html, limit=EXCERPT_LENGTH),
-    ):
-        return ""
-    return post.excerpt
+    """The excerpt its writer typed, or "" when the post has the automatic one."""
+    return "" if is_automatic(post.excerpt, post.body_source, post.body_html) else post.excerpt
+
+
+def is_automatic(excerpt: str, source: str, body_html: str) -> bool:
+    """Whether ``excerpt`` is the automatic one of this text, as made now or as made before
+    blocks were kept apart (their text joined by plain spaces)."""
+    return excerpt in (
+        automatic_excerpt(source, body_html),
+        html_to_text(body_html, limit=EXCERPT_LENGTH),
+    )
 
 
 def _code_line_ranges(source: str) -> list[tuple[int, int]]:
