@@ -3,7 +3,9 @@ compare as a readable diff, and an older one can be restored by whoever may edit
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +18,7 @@ from blog.extensions import db
 from blog.models import Post, PostRevision, PostStatus, Role, User
 from blog.permissions import NotAllowed
 from blog.posts import authoring, revisions
+from blog.posts.diffs import MAX_SHOWN_LINES, diff_html
 from tests import factories
 from tests.conftest import login
 
@@ -100,15 +103,38 @@ def test_compare_shows_changed_words_as_ins_and_del_with_the_text_escaped(
 def test_the_diff_keeps_a_few_lines_of_context_and_marks_whole_lines() -> None:
     old = "\n".join(f"line {n}" for n in range(20))
     new = old.replace("line 10", "line ten") + "\nan added line"
-    html = str(revisions.diff_html(old, new))
+    html = str(diff_html(old, new))
     assert '<div class="diff-line diff-changed">line <del>10</del><ins>ten</ins></div>' in html
     assert '<div class="diff-line diff-added"><ins>an added line</ins></div>' in html
     assert "line 8" in html and "line 12" in html  # two lines of context each side
     assert "line 2<" not in html and "line 15" not in html  # the rest left out
     assert html.count("diff-skip") == 2
-    removed = str(revisions.diff_html("a\n<b>&\nc", "a\nc"))
+    removed = str(diff_html("a\n<b>&\nc", "a\nc"))
     assert '<div class="diff-line diff-removed"><del>&lt;b&gt;&amp;</del></div>' in removed
-    assert "No changes." in str(revisions.diff_html("same", "same"))
+    assert "No changes." in str(diff_html("same", "same"))
+
+
+@pytest.mark.parametrize(
+    "line, count",
+    [
+        (lambda r: r.choice("abc"), 200_000),  # many short lines: difflib's worst case
+        (lambda r: " ".join(r.choice("ab") for _ in range(120)), 2_000),  # long changed lines
+        (lambda r: " ".join(r.choice("abcd") for _ in range(999)), 120),
+    ],
+    ids=["short-lines", "long-lines", "longer-lines"],
+)
+def test_the_diff_of_the_largest_texts_stays_cheap(
+    line: Callable[[random.Random], str], count: int
+) -> None:
+    """Texts at the size limit, made so that every line and word could match many others
+    (difflib alone took 48 s of CPU on the first)."""
+    r = random.Random(15)
+    old, new = ("\n".join(line(r) for _ in range(count)) for _ in range(2))
+    assert len(old) <= authoring.MAX_BODY
+    started = time.process_time()
+    html = str(diff_html(old, new))
+    assert time.process_time() - started < 5
+    assert html.count('<div class="diff-line') <= MAX_SHOWN_LINES + 1
 
 
 def test_restoring_a_revision_is_a_save_that_keeps_a_new_revision(

@@ -46,12 +46,10 @@ def post_revision_compare(post_id: int) -> str:
     """``?to=`` a revision (the newest when absent), ``?from=`` another (the one saved just
     before ``to`` when absent)."""
     post = _editable(post_id)
-    newer_id = parse_id(request.args.get("to"), "revision")
-    if newer_id is None:
-        newest = revisions.revisions_of(post, per_page=1).items
-        if not newest:
-            abort(404)
-        newer_id = newest[0].id
+    newest_id = revisions.newest_revision_id(post)
+    if newest_id is None:
+        abort(404)
+    newer_id = parse_id(request.args.get("to"), "revision") or newest_id
     older_id = parse_id(request.args.get("from"), "revision")
     if older_id is None:
         older_id = revisions.previous_revision_id(post, newer_id) or newer_id
@@ -63,7 +61,7 @@ def post_revision_compare(post_id: int) -> str:
         "admin/post_revision_compare.html",
         post=post,
         comparison=comparison,
-        newest_id=revisions.revisions_of(post, per_page=1).items[0].id,
+        newest_id=newest_id,
     )
 
 
