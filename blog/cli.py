@@ -358,7 +358,8 @@ def resanitize_command() -> None:
     done = resanitize_all()
     click.echo(
         f"posts: {done.posts_changed} of {done.posts} re-rendered; "
-        f"comments: {done.comments_changed} of {done.comments} re-rendered"
+        f"comments: {done.comments_changed} of {done.comments} re-rendered; "
+        f"automatic excerpts: {done.excerpts_changed} made again"
     )
 
 

@@ -227,6 +227,33 @@ class Post(Base):
         return f"<Post {self.slug}>"
 
 
+class PostRevision(Base):
+    """A post's title, text and excerpt as one save left them, with who saved and when.
+
+    Every save writes one (blog.posts.authoring), so the newest is the post as it is now;
+    restoring an older one is itself a save. All are kept, as WordPress keeps them by default.
+    """
+
+    __tablename__ = "post_revisions"
+    __table_args__ = (Index("ix_post_revisions_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    # Who saved: the name is kept as it was, and stays when the account is deleted.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(250), default="")
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PostRevision {self.id} of post {self.post_id}>"
+
+
 # The admin's posts list, newest first by publish date (else creation date): without it, every
 # post was read and sorted for each page (about 250 ms at 100,000 posts).
 Index("ix_posts_listed_at_id", func.coalesce(Post.published_at, Post.created_at), Post.id)

@@ -137,7 +137,10 @@ MEDIA_URL = re.compile(rf"(?:/[A-Za-z0-9._~-]+)*/media/{MEDIA_KEY.pattern}")
 MAX_SRCSET_CANDIDATES = 12
 _SRCSET_CANDIDATE = re.compile(r"(\S+) ([1-9][0-9]{0,4})w")
 _SIZES = re.compile(r"\(max-width: [1-9][0-9]{0,4}px\) 100vw, [1-9][0-9]{0,4}px")
-_BLOCK_TEXT_TAGS = AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}
+# Elements whose text is a block of its own: words on either side of them never join.
+_BLOCK_TEXT_TAGS = (AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}) | {
+    "blockquote"
+}
 
 
 def safe_url(value: str) -> str | None:
@@ -305,7 +308,15 @@ def html_to_text(html: str, limit: int | None = None) -> str:
     With `limit`, the result is at most `limit` characters: cut on a word boundary and ended
     with an ellipsis when the text is longer.
     """
+    return shorten(" ".join(text_blocks(html)), limit)
+
+
+def text_blocks(html: str) -> list[str]:
+    """The text of each block of sanitized HTML (heading, paragraph, list item, table cell,
+    quotation, code block...), in order, whitespace collapsed, empty blocks left out. Words of
+    two blocks are never in one string; inline markup (``<em>``, ``<a>``) splits nothing."""
     tools = _tools()
+    blocks: list[str] = []
     parts: list[str] = []
     skipping = 0
     for token in tools.walker(tools.parser.parseFragment(html, scripting=True)):
@@ -315,8 +326,21 @@ def html_to_text(html: str, limit: int | None = None) -> str:
         elif kind in ("Characters", "SpaceCharacters") and not skipping:
             parts.append(token["data"])
         elif name in _BLOCK_TEXT_TAGS:
-            parts.append(" ")
+            _end_block(parts, blocks)
+    _end_block(parts, blocks)
+    return blocks
+
+
+def _end_block(parts: list[str], blocks: list[str]) -> None:
     text = " ".join("".join(parts).split())
+    if text:
+        blocks.append(text)
+    parts.clear()
+
+
+def shorten(text: str, limit: int | None) -> str:
+    """``text`` when it has at most ``limit`` characters (or no limit is given), else cut on a
+    word boundary and ended with an ellipsis, ``limit`` characters at most in all."""
     if limit is None or len(text) <= limit:
         return text
     if limit < 1:
@@ -324,7 +348,7 @@ def html_to_text(html: str, limit: int | None = None) -> str:
     cut = text[: limit - 1]
     if text[limit - 1] != " " and " " in cut:
         cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:.-") + "…"
+    return cut.rstrip(" ,;:.-·") + "…"
 
 
 # --- the edge: failures, references, the second wall -----------------------------------------

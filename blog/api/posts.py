@@ -29,7 +29,6 @@ from blog.permissions import Action, ensure
 from blog.posts import authoring
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
-from blog.sanitize import html_to_text
 from blog.settings import Settings
 from blog.web.templating import site_settings
 
@@ -166,23 +165,6 @@ def _any_post(slug: str) -> Post:
     return found
 
 
-def _current(post: Post) -> authoring.PostChanges:
-    """The post as it is, in the form of changes: what a PATCH starts from."""
-    automatic = html_to_text(post.body_html, limit=300)
-    return authoring.PostChanges(
-        title=post.title,
-        body=post.body_source,
-        excerpt="" if post.excerpt == automatic else post.excerpt,
-        slug=post.slug,
-        category_ids=tuple(c.id for c in post.categories),
-        primary_category_id=post.primary_category_id,
-        tags=tuple(t.name for t in post.tags),
-        status=post.status,
-        published_at=post.published_at,
-        comments_open=post.comments_open,
-    )
-
-
 def _ids_by(model: type[Category] | type[User], column: Any, names: list[str]) -> dict[str, int]:
     clean = [n for n in names if clean_slug(n)]
     if not clean:
@@ -273,7 +255,7 @@ def update_post(slug: str) -> Response:
     user = token_user()
     post = _any_post(slug)
     ensure(user, Action.EDIT_POST, post)
-    changes = _changes(json_object(), _current(post))
+    changes = _changes(json_object(), authoring.changes_of(post))
     assert user is not None
     return _written(authoring.update_post(user, post, changes), 200)
 

@@ -81,6 +81,7 @@ OTHER_POSTS = [
     DemoPost(
         "Five habits that stop most phishing attacks",
         "Most successful breaches still start with an email. A few habits go a long way:\n\n"
+        "<!--more-->\n\n"
         "1. Hover before you click, and read the real address.\n"
         "2. Treat urgency as a warning sign, not a reason to hurry.\n"
         "3. Use a password manager: it will not fill in a look-alike site.\n"

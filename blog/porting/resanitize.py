@@ -5,6 +5,9 @@ post's HTML is rendered again from its ``body_source`` (Markdown, or the HTML of
 post, which the Markdown renderer passes through to the sanitizer) and each comment's from what
 its author typed. Only bodies that come out different are written, in batches, each batch its
 own short write transaction so that the site keeps taking comments meanwhile.
+
+Then each post's automatic excerpt is made again by the current rule (blog.posts.excerpts: blocks
+kept apart, the ``<!--more-->`` tag); an excerpt its writer typed is left alone.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import select, update
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, Post
+from blog.posts.excerpts import automatic_excerpt, is_automatic
 from blog.posts.media import render_post_body
 from blog.sanitize import SanitizeFailed, sanitize_comment
 
@@ -30,13 +34,41 @@ class Resanitized:
     posts_changed: int
     comments: int
     comments_changed: int
+    excerpts_changed: int = 0  # automatic excerpts made again by the current rule
 
 
 def resanitize_all(batch: int = BATCH) -> Resanitized:
     """Re-render every post and comment body; returns how many were checked and changed."""
     posts, posts_changed = _rerender(Post, render_post_body, batch)
     comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
-    return Resanitized(posts, posts_changed, comments, comments_changed)
+    excerpts = _refresh_excerpts(batch)
+    return Resanitized(posts, posts_changed, comments, comments_changed, excerpts)
+
+
+def _refresh_excerpts(batch: int) -> int:
+    changed = last_id = 0
+    while True:
+        begin_write()
+        rows = db.session.execute(
+            select(Post.id, Post.body_source, Post.body_html, Post.excerpt)
+            .where(Post.id > last_id)
+            .order_by(Post.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            db.session.rollback()
+            return changed
+        updates = [
+            {"id": row_id, "excerpt": fresh}
+            for row_id, source, body_html, excerpt in rows
+            if is_automatic(excerpt, source, body_html)
+            and (fresh := automatic_excerpt(source, body_html)) != excerpt
+        ]
+        if updates:
+            db.session.execute(update(Post), updates)
+        db.session.commit()
+        changed += len(updates)
+        last_id = rows[-1][0]
 
 
 def _rerender(

@@ -57,6 +57,7 @@ from blog.porting.wxr_read import (
     wordpress_html,
 )
 from blog.posts.authoring import default_category, make_slug
+from blog.posts.excerpts import automatic_excerpt
 from blog.sanitize import (
     SanitizeFailed,
     html_to_text,
@@ -308,7 +309,7 @@ class _Importer:
         if source is None:
             source = wordpress_html(clean_text(item.content, 10_000_000))
         body_html = render_markdown(source)
-        excerpt = plain_text(item.excerpt, 10_000) or html_to_text(body_html, limit=300)
+        excerpt = plain_text(item.excerpt, 10_000) or automatic_excerpt(source, body_html)
         published = item.status in PUBLISHED_STATUSES and not item.password
         created = item.date or utcnow()
         post = Post(

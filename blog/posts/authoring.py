@@ -17,10 +17,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Category, Post, PostStatus, Tag, User, utcnow
+from blog.models import Category, Post, PostRevision, PostStatus, Tag, User, utcnow
 from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
+from blog.posts.excerpts import automatic_excerpt, typed_excerpt
 from blog.posts.media import render_post_body
-from blog.sanitize import SanitizeFailed, html_to_text
+from blog.sanitize import SanitizeFailed
 
 DEFAULT_CATEGORY_SLUG = "uncategorized"
 DEFAULT_CATEGORY_NAME = "Uncategorized"
@@ -133,7 +134,7 @@ def create_post(
         slug=unique_slug(Post, slug or title),
         body_source=body,
         body_html=body_html,
-        excerpt=excerpt.strip() or html_to_text(body_html, limit=300),
+        excerpt=excerpt.strip() or automatic_excerpt(body, body_html),
         author=author,
         categories=chosen,
         primary_category=primary,
@@ -143,6 +144,7 @@ def create_post(
         comments_open=comments_open,
     )
     db.session.add(post)
+    keep_revision(post, author)
     if commit:
         db.session.commit()
     else:
@@ -190,6 +192,23 @@ class PostChanges:
     published_at: datetime | None = None
     comments_open: bool = True
     author_id: int | None = None
+
+
+def changes_of(post: Post) -> PostChanges:
+    """The post as it is, in the form of changes: what an edit (a PATCH, a restore) starts
+    from."""
+    return PostChanges(
+        title=post.title,
+        body=post.body_source,
+        excerpt=typed_excerpt(post),
+        slug=post.slug,
+        category_ids=tuple(c.id for c in post.categories),
+        primary_category_id=post.primary_category_id,
+        tags=tuple(t.name for t in post.tags),
+        status=post.status,
+        published_at=post.published_at,
+        comments_open=post.comments_open,
+    )
 
 
 def clean_text(text: str, keep_newlines: bool = False) -> str:
@@ -273,6 +292,21 @@ def delete_post(actor: User, post: Post) -> None:
     begin_write()
     db.session.execute(delete(Post).where(Post.id == post_id))
     db.session.commit()
+
+
+def keep_revision(post: Post, saver: User) -> PostRevision:
+    """Add the post's title, text and excerpt as they are now, saved by ``saver``, to its
+    revisions, in the caller's transaction (blog.posts.revisions reads them)."""
+    revision = PostRevision(
+        post=post,
+        title=post.title,
+        body_source=post.body_source,
+        excerpt=post.excerpt,
+        author_id=saver.id,
+        author_name=saver.display_name or saver.username,
+    )
+    db.session.add(revision)
+    return revision
 
 
 def _require_post(post_id: int) -> Post:
@@ -410,7 +444,7 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post.slug = slug
         post.body_source = body
         post.body_html = body_html
-        post.excerpt = excerpt or html_to_text(body_html, limit=300)
+        post.excerpt = excerpt or automatic_excerpt(body, body_html)
         post.author_id = author_id
         post.categories = chosen
         post.primary_category = primary if primary in chosen else chosen[0]
@@ -418,6 +452,7 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post.status = changes.status
         post.published_at = published_at
         post.comments_open = changes.comments_open
+        keep_revision(post, actor)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

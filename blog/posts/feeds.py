@@ -22,6 +22,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, Tag, post_categories, utcnow
+from blog.posts.excerpts import automatic_excerpt
 from blog.posts.reading import category_path, descendant_ids, is_published
 from blog.sanitize import html_to_text
 
@@ -147,7 +148,7 @@ def _post_entry(entry: FeedEntry, post: Post, site: Site) -> None:
     entry.dc.dc_creator(xml_safe(post.author.display_name) or ANONYMOUS)
     entry.published(post.published_at)
     entry.updated(max(post.updated_at, post.published_at or post.updated_at))
-    entry.summary(xml_safe(post.excerpt or html_to_text(post.body_html, limit=300)))
+    entry.summary(xml_safe(post.excerpt or automatic_excerpt(post.body_source, post.body_html)))
     entry.content(xml_safe(post.body_html), type="html")
     entry.comments(link + "#comments")
     terms: list[Category | Tag] = [*post.categories, *post.tags]

@@ -172,6 +172,23 @@ def test_resanitize_renders_stale_bodies_again_from_their_source(app: Flask) -> 
     assert "Stale" in found  # the search index followed the new body
 
 
+def test_resanitize_makes_automatic_excerpts_again_and_keeps_typed_ones(app: Flask) -> None:
+    body = "## Plan\n\n| Step | Who |\n| --- | --- |\n| Isolate | IT |"
+    old_rule = factories.make_post(title="Old rule", body=body)
+    typed = factories.make_post(title="Typed", body=body)
+    db.session.execute(
+        update(Post).where(Post.id == old_rule.id).values(excerpt="Plan Step Who Isolate IT")
+    )
+    db.session.execute(update(Post).where(Post.id == typed.id).values(excerpt="My summary."))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["blog", "resanitize"])
+    assert result.exit_code == 0, result.output
+    assert "automatic excerpts: 1 made again" in result.output
+    db.session.expire_all()
+    excerpts = dict(db.session.execute(select(Post.title, Post.excerpt)).tuples().all())
+    assert excerpts == {"Old rule": "Plan · Step · Who · Isolate · IT", "Typed": "My summary."}
+
+
 def test_imported_html_bodies_are_stable_under_resanitize(app: Flask) -> None:
     imported = app.test_cli_runner().invoke(args=["blog", "import-wxr", str(FIXTURE)])
     assert imported.exit_code == 0, imported.output

@@ -144,7 +144,7 @@ def test_the_sign_in_form_never_500s(
             "primary_category": ids,
             "author": ids,
             "comments_open": text,
-            "action": st.sampled_from(["save", "preview", "", "delete"]),
+            "action": st.sampled_from(["save", "preview", "", "delete", "draft", "publish"]),
         }
     ),
     as_author=st.booleans(),

@@ -82,9 +82,8 @@ def active_content(html: str, only_inside: str | None = None, page: bool = False
         assert match is not None, only_inside
         html = match.group(0)
     if page:
-        parser = ActiveContent(
-            FORBIDDEN_ELEMENTS - {"form"}, frozenset({"/static/comments.js", "/static/media.js"})
-        )
+        own = frozenset({"/static/comments.js", "/static/post_form.js", "/static/media.js"})
+        parser = ActiveContent(FORBIDDEN_ELEMENTS - {"form"}, own)
     else:
         parser = ActiveContent(FORBIDDEN_ELEMENTS)
     parser.feed(html)

@@ -1,4 +1,5 @@
-"""End to end in Chromium: a reply through moderation to the page, a bulk action, publishing."""
+"""End to end in Chromium: a reply through moderation to the page, a bulk action, publishing
+in one click."""
 
 from __future__ import annotations
 
@@ -104,9 +105,16 @@ def test_an_author_publishes_a_post_that_readers_see(
     author.click("button[value=preview]")
     author.wait_for_load_state()
     assert author.locator("strong", has_text="bold").count() >= 1
-    author.select_option("#f-status", "published")
-    author.click("button[value=save]")
+    publish = author.locator("#publish-button")
+    assert publish.inner_text() == "Publish"
+    author.fill("#f-published_at", "2999-01-01T09:00")
+    assert publish.inner_text() == "Schedule"  # a date ahead schedules
+    author.fill("#f-published_at", "")
+    assert publish.inner_text() == "Publish"
+    publish.click()  # one click publishes
     author.wait_for_load_state()
+    assert "Post published." in author.inner_text("main")
+    assert publish.inner_text() == "Update"
     author.goto(live_server("/"))
     summary = author.locator("article.post-summary", has_text="Fresh from the browser")
     assert summary.count() == 1
@@ -116,4 +124,33 @@ def test_an_author_publishes_a_post_that_readers_see(
     assert "Posted by: Wren Writer" in author.inner_text(".entry-meta")
     crumbs = [c.strip() for c in author.locator("nav.breadcrumbs li").all_inner_texts()]
     assert crumbs[1:] == ["Blog", "Uncategorized", "Fresh from the browser"]
+    watch.assert_clean()
+
+
+def test_an_author_compares_two_revisions_and_restores_the_older(
+    live_server: LiveServer, page: tuple[Any, PageWatch]
+) -> None:
+    with live_server.app.app_context():
+        writer = factories.make_user(role=Role.AUTHOR, username="writer")
+        post = factories.make_post(author=writer, title="Kept title", body="The good text.")
+        edit_url = live_server(f"/admin/posts/{post.id}/edit")
+    author, watch = page
+    sign_in(author, live_server, "writer", f"/admin/posts/{post.id}/edit")
+    author.fill("#f-title", "Worse title")
+    author.fill("#f-body", "The bad text.")
+    author.click("#publish-button")
+    author.wait_for_load_state()
+    assert "Post updated." in author.inner_text("main")
+    assert author.locator("table.revisions tbody tr").count() == 2
+    author.locator("table.revisions tbody tr").first.locator("a", has_text="Compare").click()
+    author.wait_for_load_state()
+    text = author.get_by_role("region", name="Text", exact=True)
+    assert text.locator("del").inner_text() == "good"
+    assert text.locator("ins").inner_text() == "bad"
+    author.locator(".revision-restore button").click()
+    author.wait_for_load_state()
+    assert author.url == edit_url
+    assert "Restored the revision of" in author.inner_text("main")
+    assert author.input_value("#f-title") == "Kept title"
+    assert author.locator("table.revisions tbody tr").count() == 3
     watch.assert_clean()

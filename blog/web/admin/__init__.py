@@ -106,4 +106,12 @@ def _private(response: Response) -> Response:
     return response
 
 
-from blog.web.admin import categories, dashboard, media, posts, settings, users  # noqa: E402, F401
+from blog.web.admin import (  # noqa: E402, F401
+    categories,
+    dashboard,
+    media,
+    posts,
+    revisions,
+    settings,
+    users,
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,12 +13,12 @@ from werkzeug.wrappers import Response
 from blog.extensions import db
 from blog.models import Post, PostStatus, Role, User
 from blog.permissions import ALL, Action, can, scope
-from blog.posts import authoring, media
+from blog.posts import authoring, media, publishing, revisions
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
+from blog.posts.excerpts import typed_excerpt
 from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
-from blog.sanitize import html_to_text
 from blog.web.access import authorize, require
 from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
@@ -33,6 +34,7 @@ FIELD_MESSAGES = {
     "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
+RECENT_REVISIONS = 10  # on the edit page; the rest on the revisions page
 
 
 @bp.route("/posts/")
@@ -82,12 +84,11 @@ def _authors() -> list[User]:
 
 
 def _values_of(post: Post) -> dict[str, Any]:
-    automatic = html_to_text(post.body_html, limit=300)
     return {
         "title": post.title,
         "slug": post.slug,
         "body": post.body_source,
-        "excerpt": "" if post.excerpt == automatic else post.excerpt,
+        "excerpt": typed_excerpt(post),
         "categories": [str(c.id) for c in post.categories],
         "primary_category": str(post.primary_category_id or ""),
         "new_category": "",
@@ -135,6 +136,8 @@ def _page(
         "admin/post_form.html",
         post=post,
         state=post_state(post) if post is not None else None,
+        box=publishing.publish_box(user, post, _typed_date(values)),
+        revisions=revisions.revisions_of(post, per_page=RECENT_REVISIONS) if post else None,
         values=values,
         errors=errors or {},
         message=message,
@@ -149,7 +152,15 @@ def _page(
     return page, status
 
 
-def _changes(form: PostForm) -> authoring.PostChanges:
+def _typed_date(values: dict[str, Any]) -> datetime | None:
+    """The form's publish date, for the label of the publish button; None when unreadable."""
+    try:
+        return datetime.strptime(str(values.get("published_at") or ""), DATE_INPUT)
+    except ValueError:
+        return None
+
+
+def _changes(form: PostForm, post: Post | None) -> authoring.PostChanges:
     return authoring.PostChanges(
         title=form.title.data or "",
         body=form.body.data or "",
@@ -159,7 +170,9 @@ def _changes(form: PostForm) -> authoring.PostChanges:
         primary_category_id=form.primary_category.data,
         new_category=form.new_category.data or "",
         tags=authoring.parse_tags(form.tags.data or ""),
-        status=PostStatus(form.status.data),
+        status=publishing.status_for(
+            request.form.get("action", ""), post, request.form.get("status")
+        ),
         published_at=form.published_at.data,
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
@@ -180,7 +193,8 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
     if not valid:
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
         return _page(post, values, errors, "The post was not saved.", status=400)
-    changes = _changes(form)
+    changes = _changes(form, post)
+    was_public = post is not None and post.status == PostStatus.PUBLISHED
     try:
         if request.form.get("action") == "preview":
             return _page(post, values, preview=authoring.preview_html(changes.body))
@@ -190,13 +204,7 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
             saved = authoring.update_post(actor(), post, changes)
     except authoring.PostRejected as rejected:
         return _page(post, values, rejected.fields, rejected.message, status=400)
-    state = post_state(saved)
-    if state == PostState.PUBLISHED:
-        flash("Post published.", "success")
-    elif state == PostState.SCHEDULED:
-        flash(f"Post scheduled for {format_time(saved.published_at)} (UTC).", "success")
-    else:
-        flash("Draft saved.", "success")
+    flash(_saved_message(saved, was_public), "success")
     return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
 
 
@@ -217,6 +225,15 @@ def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
     values["alt_text"] = ""
     upload = {"snippet": snippet, "warnings": uploaded.warnings, "id": uploaded.media.id}
     return _page(post, values, upload=upload)
+
+
+def _saved_message(saved: Post, was_public: bool) -> str:
+    state = post_state(saved)
+    if state == PostState.SCHEDULED:
+        return f"Post scheduled for {format_time(saved.published_at)} (UTC)."
+    if state == PostState.PUBLISHED:
+        return "Post updated." if was_public else "Post published."
+    return "Post moved back to drafts." if was_public else "Draft saved."
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
