@@ -41,8 +41,7 @@ def test_an_image_uploaded_from_the_post_form_is_inserted_at_the_cursor(
     before, snippet, after = body.partition("![A wide red box](/media/")
     assert before == "Before the picture.\n\n" and snippet
     assert after.split(")", 1)[1] == "\n\nAfter the picture."
-    author.select_option("#f-status", "published")
-    author.click("button[value=save]")
+    author.click("#publish-button")
     author.wait_for_load_state()
     author.click("text=View post")
     author.wait_for_load_state()

@@ -22,10 +22,11 @@ DATE_INPUT = "%Y-%m-%dT%H:%M"
 
 
 def buttons(html: str) -> dict[str, str]:
-    """The post form's submit buttons: their value (the action) -> their label."""
+    """The post form's publishing buttons: their value (the action) -> their label (the media
+    box's "Upload and insert" is not one of them)."""
     button = r'<button type="submit" name="action" value="(\w+)"[^>]*>([^<]*)</button>'
     found = re.findall(button, html)
-    return {value: label.strip() for value, label in found}
+    return {value: label.strip() for value, label in found if value != "upload"}
 
 
 def the_post(title: str) -> Post:
