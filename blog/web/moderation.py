@@ -46,9 +46,9 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, User
 from blog.permissions import Action
 from blog.posts.reading import PageNotFound, parse_page
+from blog.settings import site_settings
 from blog.web.access import authorize, require, signed_in_user
 from blog.web.errors import render_error
-from blog.web.templating import site_settings
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
 

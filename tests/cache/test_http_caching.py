@@ -156,7 +156,7 @@ def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
     except redis.RedisError:
         pytest.skip("Redis is not reachable")
-    from blog.cache.versions import RedisPageStore
+    from blog.cache.stores import RedisPageStore
 
     first, second = RedisPageStore(url), RedisPageStore(url)
     first.set("shared-key-test", b"<p>rendered once</p>")
@@ -218,7 +218,7 @@ def test_a_new_release_of_the_templates_changes_every_etag(tmp_path: Any) -> Non
     """Pages cached in Redis by an older release are not served once the templates change."""
     from flask import Flask
 
-    from blog.cache.versions import page_format
+    from blog.cache.conditional import page_format
 
     site = Flask(__name__, root_path=str(tmp_path), template_folder="t", static_folder="s")
     (tmp_path / "t").mkdir()

@@ -18,9 +18,10 @@ from blog.posts.dashboards import PostListFilter, PostState, post_list, post_sta
 from blog.posts.reading import PageNotFound, parse_page
 from blog.sanitize import html_to_text
 from blog.web.access import authorize, require
-from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
+from blog.web.admin.blueprint import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
 from blog.web.auth import csrf_failed
+from blog.web.memoized import post_state_counts
 from blog.web.templating import format_time
 
 FIELD_MESSAGES = {
@@ -47,7 +48,7 @@ def posts() -> str:
             author_id=parse_id(request.args.get("author"), "author"),
             page=page,
         )
-        listing = post_list(actor(), where)
+        listing = post_list(actor(), where, state_counts=post_state_counts)
     except PageNotFound:
         abort(404)
     return render_template(
