@@ -116,13 +116,7 @@ def moderation_queue(
         raise PageNotFound(str(where.page))
     page_params = {**params, "limit": per_page, "offset": (where.page - 1) * per_page}
     items = list(db.session.scalars(statements.items, page_params))
-    parent_ids = {c.parent_id for c in items if c.parent_id is not None}
-    parent_names: dict[int, str] = {}
-    if parent_ids:
-        rows = db.session.execute(
-            select(Comment.id, Comment.author_name).where(Comment.id.in_(parent_ids))
-        )
-        parent_names = {cid: name for cid, name in rows}
+    parent_names = _author_names({c.parent_id for c in items if c.parent_id is not None})
     post = None
     if where.post_id is not None:
         post = items[0].post if items else db.session.get(Post, where.post_id)
@@ -141,6 +135,16 @@ def moderation_queue(
         revisions=revisions_of([c.id for c in items if c.edited_at is not None]),
         total_capped=capped,
     )
+
+
+def _author_names(comment_ids: set[int]) -> dict[int, str]:
+    """The author's name of each comment (the parents of the listed replies)."""
+    if not comment_ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.id, Comment.author_name).where(Comment.id.in_(comment_ids))
+    )
+    return {cid: name for cid, name in rows}
 
 
 # --- The queue's statements --------------------------------------------------------------------
