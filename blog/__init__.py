@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from blog import cache, cli, links, resources
 from blog import config as blog_config
-from blog import links, resources
+from blog.api import routes as api
+from blog.api.http import trusted_origins
 from blog.database import (
     configure_engine_events,
     read_engine,
@@ -17,6 +20,26 @@ from blog.database import (
     sqlite_engine_options,
 )
 from blog.extensions import csrf, db, limiter, login_manager, migrate
+from blog.mail import outbox
+from blog.web import (
+    admin,
+    auth,
+    comments,
+    discovery,
+    errors,
+    media,
+    moderation,
+    operations,
+    origin,
+    public,
+    reader,
+    request_log,
+    templating,
+)
+from blog.web.commenter import COOKIE_NAME, REMEMBER_COOKIE
+
+# The cookies that make a reader's page their own (their held comments, their saved details).
+PERSONAL_COOKIES = (COOKIE_NAME, REMEMBER_COOKIE)
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -25,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     The instance folder is ``instance_path``, else ``BLOG_INSTANCE_PATH``, else the default of
     :func:`blog.resources.default_instance_path`.
     """
-    environ = _environ()
+    environ = dict(os.environ)
     app = Flask(
         __name__,
         instance_path=instance_path or str(blog_config.instance_path(environ)),
@@ -34,6 +57,18 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         static_folder=str(resources.folder("static")),
         static_url_path="/static",  # not the folder's name, which is _static in the wheel
     )
+    _configure(app, config, environ)
+    _set_up_database(app)
+    _set_up_web(app)
+    api.init_app(app)
+    origin.init_app(app, trusted_origins)
+    cli.init_app(app)
+    _wrap_wsgi(app)
+    return app
+
+
+def _configure(app: Flask, config: dict[str, Any] | None, environ: dict[str, str]) -> None:
+    """Defaults, then the instance's config.py, then BLOG_* variables, then ``config``."""
     instance = Path(app.instance_path)
     app.config.from_mapping(blog_config.defaults(instance))
     app.config.from_pyfile("config.py", silent=True)
@@ -52,6 +87,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
             app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
 
+
+def _set_up_database(app: Flask) -> None:
+    """The database and the extensions built on it, and the engine of the one raw read."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resources.folder("migrations")), render_as_batch=True)
     csrf.init_app(app)
@@ -59,53 +97,27 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     login_manager.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
-
-    from blog import cli
-    from blog.cache import versions as caching
-    from blog.mail import outbox
-    from blog.web import (
-        auth,
-        comments,
-        discovery,
-        errors,
-        media,
-        moderation,
-        operations,
-        public,
-        reader,
-        request_log,
-        templating,
-    )
-
-    templating.init_app(app)
-    caching.init_app(app)
-    errors.init_app(app)
-    outbox.init_app(app)
-    auth.init_app(app)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(comments.bp)
-    app.register_blueprint(reader.bp)
-    app.register_blueprint(moderation.bp)
-    app.register_blueprint(discovery.bp)
-    app.register_blueprint(operations.bp)
-    media.init_app(app)
-    from blog.web import admin
-
-    app.register_blueprint(admin.bp)
-    from blog import api
-    from blog.api.http import trusted_origins
-    from blog.web import origin
-
-    api.init_app(app)
-    origin.init_app(app, trusted_origins)
-    cli.init_app(app)
-    with app.app_context():
-        engine = read_engine(
+        app.extensions["blog_read_engine"] = read_engine(
             db.engine,
             app.config["SQLALCHEMY_DATABASE_URI"],
             app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         )
-        app.extensions["blog_read_engine"] = engine
+
+
+def _set_up_web(app: Flask) -> None:
+    """Templates, caching, error pages, the outbox, sign-in, and the HTML blueprints."""
+    templating.init_app(app)
+    cache.init_app(app, PERSONAL_COOKIES)
+    errors.init_app(app)
+    outbox.init_app(app)
+    auth.init_app(app)
+    for blueprint in (public, comments, reader, moderation, discovery, operations, admin):
+        app.register_blueprint(blueprint.bp)
+    media.init_app(app)  # the /media/ files and the upload request's larger body limit
+
+
+def _wrap_wsgi(app: Flask) -> None:
+    """The request log, the proxies' forwarded headers, and the script root of SITE_URL."""
     request_log.install(app)  # inside ProxyFix: it logs the reader's address
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,
@@ -115,10 +127,3 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     # The script root is SITE_URL's path for every request, never a client's SCRIPT_NAME.
     root = links.script_root(app.config.get("SITE_URL"))
     app.wsgi_app = links.FixedScriptRoot(app.wsgi_app, root)  # type: ignore[method-assign]
-    return app
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)

@@ -82,9 +82,10 @@ def read_value(sql: str, engine: Engine | None = None) -> Any:
     """The first column of the first row of ``sql`` (a constant statement, no parameters), read
     on a pooled connection without SQLAlchemy's execution layer.
 
-    For the one read a page from the cache costs: through a SQLAlchemy connection it took about
-    a fifth of such a request (checkout events, BEGIN, compiling), straight on the DBAPI
-    connection a fifth of that. The statement is its own transaction: SQLite sends no implicit
+    For the one read a page from the cache costs. Earns its keep: the post page from the page
+    store at 0.58 ms with it, 1.59 ms with the read through the session, 63 % of the request
+    (python -m bench.machinery, CPU per request in process, SQLite, 2026-12-07;
+    docs/benchmark.md). The statement is its own transaction: SQLite sends no implicit
     BEGIN on our connections, and on a server the read engine's connections are in autocommit
     (no BEGIN before it, no ROLLBACK after). ``engine`` defaults to the app's read engine
     (:func:`read_engine`); callers outside an application context pass it.

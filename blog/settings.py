@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
+from flask import current_app, g
 from sqlalchemy import select
 
 from blog.database import read_value
@@ -103,7 +104,8 @@ def _fraction(name: str, raw: Any) -> float:
 
 
 # Not a setting: a stamp of the last change to public content, kept beside the settings so that
-# one query per request reads both (see blog/cache/versions.py).
+# one query per request reads both (blog/cache/tracking.py writes it, blog/cache/versions.py
+# reads it).
 CONTENT_VERSION_KEY = "content_version"
 
 
@@ -137,9 +139,8 @@ def load_settings_and_version() -> tuple[Settings, str]:
 def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
     """The settings and the content version, reading only the version when it has not moved.
 
-    Every commit that changes a setting also writes a new content version (blog/cache/versions.py),
-    so
-    settings parsed under one version stay right for as long as the version stays the same:
+    Every commit that changes a setting also writes a new content version (blog/cache/tracking.py),
+    so settings parsed under one version stay right for as long as the version stays the same:
     ``cache`` (one per app, shared by the worker's threads) keeps them. A page then costs one
     small query; the first request after a change costs two.
     """
@@ -151,6 +152,27 @@ def current_settings_and_version(cache: dict[str, Any]) -> tuple[Settings, str]:
     settings, version = load_settings_and_version()
     cache["settings"] = (version, settings)
     return settings, version
+
+
+def site_settings() -> Settings:
+    """The settings, read once per request (with the content stamp: one small query)."""
+    if "blog_settings" not in g:
+        cache = current_app.extensions.setdefault("blog_settings_cache", {})
+        g.blog_settings, g.blog_content_version = current_settings_and_version(cache)
+    return g.blog_settings  # type: ignore[no-any-return]
+
+
+def content_stamp() -> str:
+    """The content version stamp, read with this request's settings."""
+    site_settings()
+    return g.blog_content_version  # type: ignore[no-any-return]
+
+
+def assume_defaults() -> None:
+    """For the rest of this request, the default settings and no content stamp: the database
+    is down, and the error page must render without it."""
+    g.blog_settings = Settings()
+    g.blog_content_version = ""
 
 
 def save_settings(changes: dict[str, Any]) -> Settings:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
-from blog.api import bp
+from blog.api.blueprint import bp
 from blog.api.errors import ApiError
 from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import MAX_PER_PAGE, Fields, json_object, paging, past_the_end
@@ -26,7 +26,7 @@ from blog.comments.threads import ThreadNode, build_thread, visible_comments
 from blog.extensions import db, limiter
 from blog.models import CommentStatus, Post
 from blog.posts.reading import is_visible
-from blog.web.templating import site_settings
+from blog.settings import site_settings
 
 DEFAULT_COMMENT_RATE_LIMIT = "10 per minute"
 MAX_COUNT_SLUGS = 100

@@ -3,8 +3,7 @@
 - Tokens: ``Authorization: Bearer <token>`` (blog.accounts.tokens). The API never reads the session
   cookie, so a signed-in browser grants nothing here and no request needs a CSRF token.
 - Caching: public reads carry an ETag from the site's content version (blog.cache.versions), the
-same
-  stamp every content commit moves, and answer ``304`` to a matching ``If-None-Match``.
+  same stamp every content commit moves, and answer ``304`` to a matching ``If-None-Match``.
 - CORS: the public reads and comment posting answer the origins of ``API_CORS_ORIGINS``
   (none by default, ``*`` for any); the token endpoints never do.
 """
@@ -22,7 +21,9 @@ from werkzeug.wrappers import Response
 
 from blog.accounts.tokens import user_for_token
 from blog.api.errors import ApiError
-from blog.cache.versions import SHARED_PAGE, page_store
+from blog.cache.conditional import SHARED_PAGE
+from blog.cache.stores import page_store
+from blog.cache.versions import content_version_and_time
 from blog.links import site_origin
 from blog.models import User
 from blog.web.origin import ANY, origin_of
@@ -63,14 +64,11 @@ def token_user(required: bool = True) -> User | None:
 def cached_read(view: F) -> F:
     """A public read: ETag and Last-Modified from the content version, 304 when they match,
     ``Cache-Control: public`` with a short shared max-age. The JSON of a 200 is kept in the
-    rendered-page store (blog.cache.versions: per worker, or Redis) under its ETag, so until the
-    next
-    content commit the same read costs one query. Errors are not cached."""
+    rendered-page store (blog.cache.stores: per worker, or Redis) under its ETag, so until the
+    next content commit the same read costs one query. Errors are not cached."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from blog.web.templating import content_version_and_time
-
         version, modified = content_version_and_time()
         # The host is part of it: links in the JSON are absolute.
         seed = f"api|{API_FORMAT}|{version}|{site_origin()}|{request.full_path}"

@@ -12,7 +12,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from blog.api import bp
+from blog.api.blueprint import bp
 from blog.api.errors import ApiError
 from blog.api.http import private, token_user
 from blog.api.inputs import Fields, json_object, paging, past_the_end, query_text

@@ -11,7 +11,7 @@ from typing import Any
 from flask import jsonify
 from werkzeug.wrappers import Response
 
-from blog.api import bp
+from blog.api.blueprint import bp
 from blog.api.http import cached_read, cors
 from blog.api.inputs import MAX_PER_PAGE
 from blog.comments.recent import MAX_RECENT

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from blog.api import bp
+from blog.api.blueprint import bp
 from blog.api.errors import ApiError
 from blog.api.http import cached_read, cors, private, token_user
 from blog.api.inputs import Fields, json_object, paging, past_the_end, query_text
@@ -29,8 +29,9 @@ from blog.permissions import Action, ensure
 from blog.posts import authoring
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
-from blog.settings import Settings
-from blog.web.templating import site_settings
+from blog.posts.search import search_posts
+from blog.settings import Settings, site_settings
+from blog.web.memoized import count_published
 
 POSTS_PER_PAGE = 10
 MAX_SLUG = 200
@@ -107,7 +108,7 @@ def list_posts() -> Response:
     if q:
         return _search(q, wanted.page, wanted.per_page)
     try:
-        found = posts.list_published(wanted.page, wanted.per_page, _filter())
+        found = posts.list_published(wanted.page, wanted.per_page, _filter(), count_published)
     except PageNotFound:
         raise past_the_end(wanted.page) from None
     items = [post_summary(p) for p in _with_terms(found.items)]
@@ -115,8 +116,6 @@ def list_posts() -> Response:
 
 
 def _search(q: str, page: int, per_page: int) -> Response:
-    from blog.posts.search import search_posts
-
     if any(query_text(name) for name in ("category", "tag", "author")):
         raise ApiError(
             400, "q cannot be combined with category, tag or author.", {"q": "q is alone."}

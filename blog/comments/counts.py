@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from blog.cache.versions import CHANGES_OPTION, COMMENTS
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
 
@@ -31,7 +30,7 @@ def apply_count_delta(post_id: int, delta: int) -> None:
             # updated_at set to itself: a comment is not an edit of the post (the column's
             # onupdate would otherwise move the sitemap's lastmod on every approval).
             .values(comment_count=Post.comment_count + delta, updated_at=Post.updated_at)
-            .execution_options(synchronize_session=False, **{CHANGES_OPTION: COMMENTS})
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -77,7 +76,7 @@ def recount_comments() -> list[Drift]:
             update(Post)
             .where(Post.id == drift.post_id)
             .values(comment_count=approved)
-            .execution_options(synchronize_session=False, **{CHANGES_OPTION: COMMENTS})
+            .execution_options(synchronize_session=False)
         )
     db.session.commit()
     return drifted

@@ -238,32 +238,8 @@ def parse_id(raw: str) -> int | None:
 
 def find_post(slug: str) -> Post | None:
     """The published post a reply is sent to; nothing else loaded (the page is not rendered)."""
-    found = db.session.scalars(_published_post(), {"slug": slug, "now": utcnow()})
+    found = db.session.scalars(select(Post).where(Post.slug == slug, is_published()))
     return found.one_or_none()
-
-
-# --- The statements of a submission ------------------------------------------------------------
-# Each is built once, with bound parameters for what changes: building a statement and its cache
-# key took far more Python time than SQLite took to run it (the thread-depth walk alone was
-# 3 ms to build and 0.04 ms to run).
-
-
-@cache
-def _published_post() -> Select[tuple[Post]]:
-    """The post with the slug ("slug") that :func:`blog.posts.reading.is_published` at "now"."""
-    now = bindparam("now", type_=Post.published_at.type)
-    return select(Post).where(Post.slug == bindparam("slug"), is_published(now))
-
-
-@cache
-def _locked_post() -> Select[tuple[Post]]:
-    """The post ("post_id") locked for the transaction, reloaded from the database."""
-    return (
-        select(Post)
-        .where(Post.id == bindparam("post_id", type_=Integer))
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
 
 
 def submit_comment(
@@ -322,7 +298,13 @@ def _checked_in_lock(
     """Begin the write and lock the post; its parent, the sender's history and the spam score.
     Raises CommentRejected (404) when the post no longer takes comments."""
     begin_write()
-    locked = db.session.scalars(_locked_post(), {"post_id": post_id}).one_or_none()
+    # Locked for the transaction, and reloaded from the database.
+    locked = db.session.scalars(
+        select(Post)
+        .where(Post.id == post_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
     if locked is None or not is_visible(locked, now):
         db.session.rollback()
         raise CommentRejected("This post does not take comments.", 404)
@@ -402,6 +384,9 @@ def _parent_facts(parent_id: int, max_depth: int) -> ParentFacts | None:
     return ParentFacts(post_id=row[0], status=row[1], depth=int(row[2] or 1))
 
 
+# Built once (the recursive walk and its cache key cost more than running it). Earns its keep: a
+# reply POST at 9.9 ms with it, 13.1 ms without, 24 % of the request (python -m bench.machinery,
+# CPU per request in process, SQLite, 2026-12-07; docs/benchmark.md).
 @cache
 def _parent_facts_statement() -> Select[tuple[int, CommentStatus, int]]:
     """The comment's ("parent_id") post, status, and depth counted up to "max_depth" + 1."""
@@ -442,6 +427,9 @@ def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
     )
 
 
+# Built once per shape. Earns its keep: a reply POST at 9.3 ms with it, 10.9 ms without, 15 % of
+# the request (12.8 % in a second run; python -m bench.machinery, CPU per request in process,
+# SQLite, 2026-12-07; docs/benchmark.md).
 @cache
 def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, object, bool]]:
     """The history of a sender: parameters "post_id", "name", "digest" (of the body), "email"

@@ -135,8 +135,14 @@ def load_demo() -> list[str]:
         evans.bio = evans_bio
     editor = _user("lena", "Lena Okafor", Role.EDITOR, created)
     db.session.commit()
-
     now = datetime.now(UTC).replace(microsecond=0)
+    _reference_post(evans, now, created)
+    _other_posts(evans, editor, now, created)
+    return created
+
+
+def _reference_post(evans: User, now: datetime, created: list[str]) -> None:
+    """The post the product was asked to look like, with its comments."""
     if _post(REFERENCE_SLUG) is None:
         post = authoring.create_post(
             evans,
@@ -149,6 +155,8 @@ def load_demo() -> list[str]:
         _approved_comments(post, REFERENCE_COMMENTS, post.published_at or now)
         created.append(f"post {post.slug}")
 
+
+def _other_posts(evans: User, editor: User, now: datetime, created: list[str]) -> None:
     for index, item in enumerate(OTHER_POSTS):
         slug = authoring.make_slug(item.title)
         if _post(slug) is not None:
@@ -166,7 +174,6 @@ def load_demo() -> list[str]:
             published_at=now - timedelta(days=item.days_ago),
         )
         created.append(f"post {post.slug}")
-    return created
 
 
 def _user(username: str, name: str, role: Role, created: list[str]) -> User:

@@ -71,6 +71,13 @@ def _attr(text: str) -> str:
     return html.escape(xml_safe(text), quote=True)
 
 
+def _wp_status(post: Post) -> str:
+    """WordPress's status of a post: a draft, scheduled ("future") or published."""
+    if post.status != PostStatus.PUBLISHED or post.published_at is None:
+        return "draft"
+    return "future" if post.published_at > utcnow() else "publish"
+
+
 def _wp_date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ZERO_DATE
 
@@ -177,12 +184,6 @@ class _Writer:
         link = origin + url_for("public.post", slug=post.slug)
         published = post.status == PostStatus.PUBLISHED and post.published_at is not None
         date = post.published_at if published else post.created_at
-        if not published:
-            status = "draft"
-        elif post.published_at is not None and post.published_at > utcnow():
-            status = "future"
-        else:
-            status = "publish"
         self.line("<item>")
         self.element("title", _escaped(post.title))
         self.element("link", _attr(link))
@@ -200,21 +201,25 @@ class _Writer:
         self.element("wp:comment_status", cdata("open" if post.comments_open else "closed"))
         self.element("wp:ping_status", cdata("closed"))
         self.element("wp:post_name", cdata(post.slug))
-        self.element("wp:status", cdata(status))
+        self.element("wp:status", cdata(_wp_status(post)))
         self.element("wp:post_parent", "0")
         self.element("wp:menu_order", "0")
         self.element("wp:post_type", cdata("post"))
         self.element("wp:post_password", cdata(""))
         self.element("wp:is_sticky", "0")
+        self.terms(post)
+        self.meta(SOURCE_META_KEY, post.body_source)
+        for comment in comments:
+            self.comment(comment)
+        self.line("</item>")
+
+    def terms(self, post: Post) -> None:
+        """The post's categories, its primary one first, then its tags."""
         ordered = [post.primary_category] if post.primary_category in post.categories else []
         for category in ordered + [c for c in post.categories if c not in ordered]:
             self.term("category", category.slug, category.name)
         for tag in post.tags:
             self.term("post_tag", tag.slug, tag.name)
-        self.meta(SOURCE_META_KEY, post.body_source)
-        for comment in comments:
-            self.comment(comment)
-        self.line("</item>")
 
     def term(self, domain: str, slug: str, name: str) -> None:
         self.line(

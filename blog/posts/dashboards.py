@@ -7,13 +7,13 @@ comments on them; a moderator sees every comment and no post counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, func, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload
 
-from blog.cache.versions import per_posts_version
 from blog.comments.queue import pending_counts, status_counts
 from blog.extensions import db
 from blog.models import (
@@ -65,12 +65,15 @@ class Dashboard:
     recent_comments: list[Comment]
 
 
-def dashboard(user: User) -> Dashboard:
+StateCounts = Callable[[User], dict[str, int]]  # post_state_counts, or one that keeps them
+
+
+def dashboard(user: User, state_counts: StateCounts | None = None) -> Dashboard:
     """Posts by state and comments by status (within the user's reach), and the latest comments:
-    at most three queries (the posts by state are kept per content version)."""
+    at most three queries (fewer when ``state_counts`` keeps the posts by state)."""
     post_counts = None
     if can(user, Action.CREATE_POST):
-        counts = post_state_counts(user)
+        counts = (state_counts or post_state_counts)(user)
         post_counts = {state: counts[state] for state in PostState.ALL}
     moderated = post_scope_filter(user, Action.MODERATE)
     # Capped as in the queue: a full count read every comment (120-180 ms at a million).
@@ -80,23 +83,20 @@ def dashboard(user: User) -> Dashboard:
 
 def post_state_counts(user: User) -> dict[str, int]:
     """The posts ``user`` may edit, by state, and all of them under "": one query, counting
-    every post in reach (about 45 ms at 100,000 posts), so kept per content version in each
-    worker. Any change to a post moves the version, and so does a scheduled post coming due."""
-
-    def count() -> dict[str, int]:
-        now = utcnow()
-        row = db.session.execute(
-            select(
-                func.count(Post.id),
-                *(
-                    func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
-                    for s in PostState.ALL
-                ),
-            ).where(post_scope_filter(user, Action.EDIT_POST))
-        ).one()
-        return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
-
-    return per_posts_version(("post_state_counts", user.id, user.role), count)
+    every post in reach (about 45 ms at 100,000 posts), so the web layer keeps it per posts
+    version in each worker (any change to a post moves the version, and so does a scheduled
+    post coming due) and passes that to :func:`dashboard` and :func:`post_list`."""
+    now = utcnow()
+    row = db.session.execute(
+        select(
+            func.count(Post.id),
+            *(
+                func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
+                for s in PostState.ALL
+            ),
+        ).where(post_scope_filter(user, Action.EDIT_POST))
+    ).one()
+    return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
 
 
 def _recent_comments(moderated: ColumnElement[bool]) -> list[Comment]:
@@ -151,32 +151,25 @@ class PostList:
     authors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE) -> PostList:
+def post_list(
+    user: User,
+    where: PostListFilter,
+    per_page: int = ADMIN_PER_PAGE,
+    state_counts: StateCounts | None = None,
+) -> PostList:
     """One page of the posts ``user`` may edit, newest first by publish date (else creation
     date), with approved and pending comment counts, the counts per state, and the choices of
-    the filters: at most six queries, fewer while the counts per state are kept (they give the
-    total when neither a category nor an author is chosen).
+    the filters: at most six queries, fewer when ``state_counts`` keeps the counts per state
+    (they give the total when neither a category nor an author is chosen).
 
     Raises PageNotFound past the last page.
     """
     now = utcnow()
     scoped: list[ColumnElement[bool]] = [post_scope_filter(user, Action.EDIT_POST)]
-    state_counts = post_state_counts(user)
-    listed = list(scoped)
-    if where.state in PostState.ALL:
-        listed.append(_state_condition(where.state, now))
-    if where.category_id is not None:
-        listed.append(
-            Post.id.in_(
-                select(post_categories.c.post_id).where(
-                    post_categories.c.category_id == where.category_id
-                )
-            )
-        )
-    if where.author_id is not None:
-        listed.append(Post.author_id == where.author_id)
+    counts = (state_counts or post_state_counts)(user)
+    listed = [*scoped, *_list_conditions(where, now)]
     if where.category_id is None and where.author_id is None:
-        total = state_counts.get(where.state, state_counts[""])
+        total = counts.get(where.state, counts[""])
     else:
         total = db.session.scalar(select(func.count(Post.id)).where(*listed)) or 0
     if where.page > 1 and (where.page - 1) * per_page >= total:
@@ -195,20 +188,35 @@ def post_list(user: User, where: PostListFilter, per_page: int = ADMIN_PER_PAGE)
     # first took most of this page's 400-500 ms at a million comments).
     pending = pending_counts(post.id for post in found)
     rows = [PostRow(post, post_state(post, now), pending.get(post.id, 0)) for post in found]
-    categories = [
-        (cid, name)
-        for cid, name in db.session.execute(
-            select(Category.id, Category.name).order_by(Category.name, Category.id)
-        )
-    ]
-    authors = [
-        (uid, name)
-        for uid, name in db.session.execute(
-            select(User.id, User.display_name)
-            # Per user, a seek on the author index (IN read every post in reach).
-            .where(select(Post.id).where(Post.author_id == User.id, *scoped).exists())
-            .order_by(User.display_name, User.id)
-        )
-    ]
     page = Page(rows, where.page, per_page, total)
-    return PostList(where, page, state_counts, categories, authors)
+    return PostList(where, page, counts, _category_choices(), _author_choices(scoped))
+
+
+def _list_conditions(where: PostListFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """What the posts list's filters narrow it to, beyond the user's reach."""
+    listed: list[ColumnElement[bool]] = []
+    if where.state in PostState.ALL:
+        listed.append(_state_condition(where.state, now))
+    if where.category_id is not None:
+        in_category = post_categories.c.category_id == where.category_id
+        listed.append(Post.id.in_(select(post_categories.c.post_id).where(in_category)))
+    if where.author_id is not None:
+        listed.append(Post.author_id == where.author_id)
+    return listed
+
+
+def _category_choices() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(Category.id, Category.name).order_by(Category.name, Category.id)
+    )
+    return [(cid, name) for cid, name in rows]
+
+
+def _author_choices(scoped: list[ColumnElement[bool]]) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(User.id, User.display_name)
+        # Per user, a seek on the author index (IN read every post in reach).
+        .where(select(Post.id).where(Post.author_id == User.id, *scoped).exists())
+        .order_by(User.display_name, User.id)
+    )
+    return [(uid, name) for uid, name in rows]

@@ -67,8 +67,6 @@ ADMIN_MENU = [
 
 
 def admin_menu() -> list[tuple[str, str]]:
-    from flask import current_app
-
     user = signed_in_user()
     return [
         (endpoint, label)

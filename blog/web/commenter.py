@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Request, current_app
+from flask import Request, current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
@@ -54,8 +54,6 @@ def _remember_serializer() -> URLSafeSerializer:
 
 def remembered_commenter() -> dict[str, str]:
     """Name, email and website saved by "Save my name..." (opt-in), to prefill the reply form."""
-    from flask import request
-
     raw = request.cookies.get(REMEMBER_COOKIE)
     if not raw:
         return {}
@@ -88,8 +86,6 @@ def _set(response: Response, name: str, value: str, max_age: int) -> None:
 
 def remember_own_comment(response: Response, comment_id: int) -> None:
     """Add a comment to this browser's signed list, so its author sees it while it is held."""
-    from flask import request
-
     cookie = read_commenter_cookie(request)
     ids = [i for i in cookie.comment_ids if i != comment_id] + [comment_id]
     _set(response, COOKIE_NAME, dump_commenter_cookie(CommenterCookie(ids)), OWN_COMMENTS_MAX_AGE)
@@ -98,15 +94,11 @@ def remember_own_comment(response: Response, comment_id: int) -> None:
 def own_comment_ids() -> list[int]:
     """The comments this browser submitted, by its signed cookie: whose held comments it sees,
     and which comments it may edit or delete while the edit window lasts."""
-    from flask import request
-
     return read_commenter_cookie(request).comment_ids
 
 
 def forget_own_comment(response: Response, comment_id: int) -> None:
     """Drop a comment (deleted by its author) from this browser's signed list."""
-    from flask import request
-
     cookie = read_commenter_cookie(request)
     if comment_id in cookie.comment_ids:
         ids = [i for i in cookie.comment_ids if i != comment_id]
@@ -117,8 +109,6 @@ def forget_own_comment(response: Response, comment_id: int) -> None:
 
 def save_commenter_details(response: Response, details: dict[str, str] | None) -> None:
     """Keep name, email and website for next time ("Save my name..."), or forget them."""
-    from flask import request
-
     kept = {k: v for k, v in (details or {}).items() if k in REMEMBERED_FIELDS and v}
     if kept:
         _set(response, REMEMBER_COOKIE, _remember_serializer().dumps(kept), REMEMBER_MAX_AGE)

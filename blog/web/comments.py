@@ -25,12 +25,12 @@ from blog.comments.submit import CommentForm, CommentRejected, Submitter, find_p
 from blog.extensions import csrf_exempt, limiter, seconds_until_retry
 from blog.models import Post
 from blog.posts import reading as posts
+from blog.settings import site_settings
 from blog.web.access import protect_signed_in, signed_in_user
 from blog.web.commenter import own_comment_ids, remember_own_comment, save_commenter_details
 from blog.web.errors import render_error
 from blog.web.origin import CrossOriginRefused
 from blog.web.public import render_post
-from blog.web.templating import site_settings
 
 bp = Blueprint("comments", __name__)
 

@@ -16,12 +16,12 @@ from flask import (
 )
 
 from blog import links
-from blog.cache.versions import conditional
+from blog.cache.conditional import conditional
 from blog.posts import feeds, search, sitemap
 from blog.posts import reading as posts
 from blog.posts.feeds import FeedFormat
 from blog.posts.reading import Crumb, PageNotFound
-from blog.web.templating import site_settings
+from blog.settings import site_settings
 
 bp = Blueprint("discovery", __name__)
 

@@ -11,8 +11,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from blog.api.errors import json_error
 from blog.extensions import db, login_manager
-from blog.settings import Settings
+from blog.settings import assume_defaults
 from blog.web.request_log import current_request_id
 
 log = logging.getLogger("blog.request")
@@ -47,8 +48,6 @@ def render_error(code: int, message: str | None = None) -> tuple[str | Response,
     title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
     text = message or default
     if wants_json():
-        from blog.api.errors import json_error
-
         return json_error(code, message)
     if request_ctx.url_adapter is None:
         # The Host header is no host name (say "a..b"): no link of the layout can be built, so
@@ -84,8 +83,7 @@ def _database_error(error: OperationalError) -> Response:
     log.warning("503: the database failed, id=%s", current_request_id(), exc_info=error)
     db.session.rollback()
     # The page must render without the database: default settings, no user, no sidebar.
-    g.blog_settings = Settings()
-    g.blog_content_version = ""
+    assume_defaults()
     g._login_user = login_manager.anonymous_user()
     g.blog_database_down = True
     body, code = render_error(503)

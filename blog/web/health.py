@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
-from importlib.util import find_spec
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from blog.extensions import db
+
+try:
+    import redis
+except ImportError:  # an optional dependency (the production extra)
+    redis = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +35,9 @@ def redis_status(url: str | None, timeout: float = 1.0) -> str:
     """ "ok" when Redis answers PING, "not configured" without a URL, else "error"."""
     if not url:
         return NOT_CONFIGURED
-    if find_spec("redis") is None:  # the production extra is not installed
+    if redis is None:
         log.warning("health check: BLOG_REDIS_URL is set but the redis package is missing")
         return ERROR
-    import redis
-
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()

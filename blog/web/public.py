@@ -7,15 +7,16 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
-from blog.cache.versions import conditional
+from blog.cache.conditional import conditional
 from blog.comments.edits import editable_ids
 from blog.comments.pages import comment_section
 from blog.comments.policy import max_thread_depth
 from blog.models import Post
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
+from blog.settings import site_settings
 from blog.web.commenter import own_comment_ids
-from blog.web.templating import site_settings
+from blog.web.memoized import count_published
 
 bp = Blueprint("public", __name__)
 
@@ -30,7 +31,7 @@ def _page_number() -> int:
 def _render_list(template: str, where: PostFilter | None = None, **context: object) -> str:
     per_page = 10
     try:
-        page = posts.list_published(_page_number(), per_page, where)
+        page = posts.list_published(_page_number(), per_page, where, count_published)
     except PageNotFound:
         abort(404)
     return render_template(template, page=page, **context)

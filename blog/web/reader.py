@@ -36,11 +36,11 @@ from blog.comments.reports import REASONS, ReportRejected, report_comment, repor
 from blog.comments.submit import MAX_ID, CommentRejected, find_post
 from blog.extensions import csrf_exempt, limiter
 from blog.models import Comment
+from blog.settings import site_settings
 from blog.web.access import protect_signed_in, signed_in_user
 from blog.web.commenter import forget_own_comment, own_comment_ids, remember_own_comment
 from blog.web.errors import render_error
 from blog.web.origin import CrossOriginRefused
-from blog.web.templating import site_settings
 
 bp = Blueprint("reader", __name__)
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, request, url_for
 from werkzeug.wrappers import Response
 
 from blog.comments.notifications import sends_mail
 from blog.links import absolute, this_page
 from blog.models import Category
 from blog.posts import reading as posts
-from blog.settings import Settings, current_settings_and_version
+from blog.settings import site_settings
 from blog.web.access import admin_menu
 from blog.web.admin_bar import admin_bar, comment_moderation
 from blog.web.commenter import remembered_commenter
+from blog.web.memoized import sidebar_data
 from blog.web.static_urls import init_app as fingerprint_static_urls
 
 CSP = (
@@ -23,35 +24,6 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors {frame_ancestors}"
 )
-
-
-def site_settings() -> Settings:
-    """The settings, read once per request."""
-    if "blog_settings" not in g:
-        cache = current_app.extensions.setdefault("blog_settings_cache", {})
-        g.blog_settings, g.blog_content_version = current_settings_and_version(cache)
-    return g.blog_settings  # type: ignore[no-any-return]
-
-
-def content_version() -> str:
-    """The version of public content now (read with the settings; scheduled posts included)."""
-    return content_version_and_time()[0]
-
-
-def content_version_and_time() -> tuple[str, datetime | None]:
-    """The version of public content now and when that content last changed."""
-    from blog.cache.versions import version_now
-
-    site_settings()
-    return version_now(g.blog_content_version)
-
-
-def posts_version() -> str:
-    """The version of everything public but comments (blog.cache.versions.per_posts_version)."""
-    from blog.cache.versions import posts_version_now
-
-    site_settings()
-    return posts_version_now(g.blog_content_version)
 
 
 def format_date(value: datetime | None) -> str:
@@ -90,13 +62,6 @@ def archive_breadcrumbs(kind: str, heading: str, chain: list[Category]) -> list[
     return [*crumbs, posts.Crumb(heading, None)]
 
 
-def cached_sidebar_data() -> posts.SidebarData:
-    """The sidebar (its category counts read every post): once per content version."""
-    from blog.cache.versions import per_posts_version
-
-    return per_posts_version("sidebar", posts.sidebar_data)
-
-
 def _context() -> dict[str, Any]:
     return {"site": site_settings(), "comments_label": posts.comments_label}
 
@@ -116,7 +81,7 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.add_template_global(posts.category_path, "category_path")
-    app.add_template_global(cached_sidebar_data, "sidebar_data")
+    app.add_template_global(sidebar_data, "sidebar_data")
     app.add_template_global(breadcrumb_items, "breadcrumb_items")
     app.add_template_global(absolute, "absolute_url")
     app.add_template_global(this_page, "this_page")

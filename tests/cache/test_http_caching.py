@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Role
+from blog.models import Comment, CommentStatus, Post, Role
 from tests import factories
 
 
@@ -156,7 +156,7 @@ def test_redis_page_store_is_shared_between_workers(make_app: Callable[..., Any]
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
     except redis.RedisError:
         pytest.skip("Redis is not reachable")
-    from blog.cache.versions import RedisPageStore
+    from blog.cache.stores import RedisPageStore
 
     first, second = RedisPageStore(url), RedisPageStore(url)
     first.set("shared-key-test", b"<p>rendered once</p>")
@@ -218,7 +218,7 @@ def test_a_new_release_of_the_templates_changes_every_etag(tmp_path: Any) -> Non
     """Pages cached in Redis by an older release are not served once the templates change."""
     from flask import Flask
 
-    from blog.cache.versions import page_format
+    from blog.cache.conditional import page_format
 
     site = Flask(__name__, root_path=str(tmp_path), template_folder="t", static_folder="s")
     (tmp_path / "t").mkdir()
@@ -293,3 +293,24 @@ def test_an_approval_keeps_the_sidebar_worked_out_but_a_new_post_shows_in_it(
             page = client.get("/").get_data(as_text=True)
         assert "Fresh" in page and "Newer" in page
         assert [s for s in counter.statements if "count(*) AS n" in s]
+
+
+def test_a_bulk_update_of_anything_but_the_count_moves_the_posts_version(
+    make_app: Callable[..., Flask],
+) -> None:
+    """Nobody tells the cache about a write: a bulk UPDATE that only moves a comment count
+    keeps the sidebar (test above), one that changes anything else is seen as a posts change."""
+    app = make_app(PAGE_CACHE=False)
+    with app.app_context():
+        post = factories.make_post(title="Before the rename")
+        db.session.commit()
+        client = app.test_client()
+
+        def sidebar() -> str:
+            html = client.get("/").get_data(as_text=True)
+            return html[html.index('class="sidebar"') :]
+
+        assert "Before the rename" in sidebar()
+        db.session.execute(update(Post).where(Post.id == post.id).values(title="After it"))
+        db.session.commit()
+        assert "After it" in sidebar()

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from blog.cache.versions import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE
+from blog.cache.conditional import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE
 from blog.models import CommentStatus, Role
 from blog.web.commenter import COOKIE_NAME, REMEMBER_COOKIE, CommenterCookie, dump_commenter_cookie
 from tests import factories

@@ -19,9 +19,8 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -157,7 +156,7 @@ def load_model() -> SpamModel:
     global _cached
     cached = _cached
     held = cached[0] if cached else ""
-    rows = dict(db.session.execute(_model_statement(), {"held": held}).tuples().all())
+    rows = dict(db.session.execute(_model_statement(held)).tuples().all())
     revision = rows.get(REVISION_KEY)
     if MODEL_KEY not in rows:
         if revision and cached is not None and cached[0] == revision:
@@ -172,17 +171,11 @@ def load_model() -> SpamModel:
 _cached: tuple[str, SpamModel] | None = None
 
 
-@cache
-def _model_statement() -> Select[tuple[str, str]]:
-    """The revision row, and the model's row unless the revision is "held" (built once: building
-    it cost more than running it)."""
-    held = (
-        select(Setting.key)
-        .where(Setting.key == REVISION_KEY, Setting.value == bindparam("held"))
-        .exists()
-    )
+def _model_statement(held: str) -> Select[tuple[str, str]]:
+    """The revision row, and the model's row unless the revision is ``held``."""
+    is_held = select(Setting.key).where(Setting.key == REVISION_KEY, Setting.value == held).exists()
     return select(Setting.key, Setting.value).where(
-        or_(Setting.key == REVISION_KEY, and_(Setting.key == MODEL_KEY, ~held))
+        or_(Setting.key == REVISION_KEY, and_(Setting.key == MODEL_KEY, ~is_held))
     )
 
 

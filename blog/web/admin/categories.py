@@ -11,7 +11,7 @@ from blog.models import Category
 from blog.permissions import Action
 from blog.posts import categories as domain
 from blog.web.access import require
-from blog.web.admin import ID, SESSION_EXPIRED, actor, bp, csrf_expired
+from blog.web.admin.blueprint import ID, SESSION_EXPIRED, actor, bp, csrf_expired
 from blog.web.admin.forms import ActionForm, CategoryForm, first_errors
 from blog.web.auth import csrf_failed
 from blog.web.errors import render_error

@@ -11,9 +11,10 @@ from blog.models import CommentStatus
 from blog.permissions import Action
 from blog.posts.dashboards import dashboard as dashboard_data
 from blog.web.access import require
-from blog.web.admin import SESSION_EXPIRED, actor, bp, csrf_expired
+from blog.web.admin.blueprint import SESSION_EXPIRED, actor, bp, csrf_expired
 from blog.web.admin.forms import ChangePasswordForm, ProfileForm, first_errors
 from blog.web.auth import csrf_failed, sign_in_again
+from blog.web.memoized import post_state_counts
 
 
 @bp.route("/")
@@ -21,7 +22,7 @@ from blog.web.auth import csrf_failed, sign_in_again
 def dashboard() -> str:
     return render_template(
         "admin/dashboard.html",
-        board=dashboard_data(actor()),
+        board=dashboard_data(actor(), post_state_counts),
         statuses=list(CommentStatus),
         count_label=count_label,
     )

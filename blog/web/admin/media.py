@@ -18,7 +18,7 @@ from blog.posts import media
 from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.web.access import require, signed_in_user
-from blog.web.admin import ID, actor, bp
+from blog.web.admin.blueprint import ID, actor, bp
 from blog.web.admin.forms import ActionForm
 
 NO_FILE = "Choose an image file (JPEG, PNG, WebP or GIF) to upload."

@@ -20,10 +20,11 @@ from blog.posts.excerpts import typed_excerpt
 from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.web.access import authorize, require
-from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
+from blog.web.admin.blueprint import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
 from blog.web.admin.media import upload_from_request
 from blog.web.auth import csrf_failed
+from blog.web.memoized import post_state_counts
 from blog.web.templating import format_time
 
 FIELD_MESSAGES = {
@@ -51,7 +52,7 @@ def posts() -> str:
             author_id=parse_id(request.args.get("author"), "author"),
             page=page,
         )
-        listing = post_list(actor(), where)
+        listing = post_list(actor(), where, state_counts=post_state_counts)
     except PageNotFound:
         abort(404)
     return render_template(

@@ -16,7 +16,7 @@ from blog.posts import revisions
 from blog.posts.authoring import PostRejected
 from blog.posts.reading import PageNotFound, parse_page
 from blog.web.access import authorize, require
-from blog.web.admin import ID, actor, bp, parse_id
+from blog.web.admin.blueprint import ID, actor, bp, parse_id
 from blog.web.admin.forms import ActionForm
 from blog.web.templating import format_time
 

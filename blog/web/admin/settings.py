@@ -9,7 +9,7 @@ from blog.permissions import Action
 from blog.settings import load_settings
 from blog.settings_admin import FIELDS, GROUPS, SettingsRejected, form_values, update_settings
 from blog.web.access import require
-from blog.web.admin import SESSION_EXPIRED, actor, bp, csrf_expired
+from blog.web.admin.blueprint import SESSION_EXPIRED, actor, bp, csrf_expired
 from blog.web.admin.forms import ActionForm
 
 

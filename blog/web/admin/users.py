@@ -11,7 +11,7 @@ from blog.accounts import users as domain
 from blog.models import Role, User
 from blog.permissions import Action
 from blog.web.access import require
-from blog.web.admin import ID, SESSION_EXPIRED, actor, bp, csrf_expired
+from blog.web.admin.blueprint import ID, SESSION_EXPIRED, actor, bp, csrf_expired
 from blog.web.admin.forms import (
     ActionForm,
     EditUserForm,
