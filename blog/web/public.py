@@ -126,11 +126,12 @@ def author(slug: str) -> str:
 @bp.route("/archive/<int:year>/<int:month>/")
 @conditional
 def date_archive(year: int, month: int | None = None) -> str:
+    zone = site_settings().zone
     try:
-        start, end = posts.month_range(year, month)
+        start, end = posts.month_range(year, month, zone)
     except ValueError:
         abort(404)
-    heading = start.strftime("%B %Y") if month else str(year)
+    heading = start.astimezone(zone).strftime("%B %Y") if month else str(year)
     return _render_list(
         "archive.html", PostFilter(start=start, end=end), heading=heading, kind="date"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -21,14 +22,14 @@ from blog.web.access import authorize, require
 from blog.web.admin import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
 from blog.web.auth import csrf_failed
-from blog.web.templating import format_time
+from blog.web.templating import format_time, site_settings
 
 FIELD_MESSAGES = {
     "categories": "Choose categories from the list.",
     "primary_category": "Choose the primary category from the list.",
     "author": "Choose an author from the list.",
     "status": "Choose Draft or Published.",
-    "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
+    "published_at": "Enter a date and time such as 2025-03-01 09:30, or leave it empty.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -91,10 +92,15 @@ def _values_of(post: Post) -> dict[str, Any]:
         "new_category": "",
         "tags": ", ".join(t.name for t in post.tags),
         "status": post.status.value,
-        "published_at": post.published_at.strftime(DATE_INPUT) if post.published_at else "",
+        "published_at": _local_input(post.published_at),
         "comments_open": "y" if post.comments_open else "",
         "author": str(post.author_id),
     }
+
+
+def _local_input(value: datetime | None) -> str:
+    """A stored (UTC) time as the form's date field shows it: on the site's clock."""
+    return value.astimezone(site_settings().zone).strftime(DATE_INPUT) if value else ""
 
 
 def _typed() -> dict[str, Any]:
@@ -154,7 +160,12 @@ def _changes(form: PostForm) -> authoring.PostChanges:
         new_category=form.new_category.data or "",
         tags=authoring.parse_tags(form.tags.data or ""),
         status=PostStatus(form.status.data),
-        published_at=form.published_at.data,
+        # The typed date is on the site's clock (the field says which zone).
+        published_at=(
+            form.published_at.data.replace(tzinfo=site_settings().zone)
+            if form.published_at.data
+            else None
+        ),
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
     )
@@ -185,7 +196,8 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
     if state == PostState.PUBLISHED:
         flash("Post published.", "success")
     elif state == PostState.SCHEDULED:
-        flash(f"Post scheduled for {format_time(saved.published_at)} (UTC).", "success")
+        when = f"{format_time(saved.published_at)} ({site_settings().timezone})"
+        flash(f"Post scheduled for {when}.", "success")
     else:
         flash("Draft saved.", "success")
     return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
