@@ -11,9 +11,11 @@ from blog.cache.versions import conditional
 from blog.comments.edits import editable_ids
 from blog.comments.pages import comment_section
 from blog.comments.policy import max_thread_depth
+from blog.links import this_page
 from blog.models import Post
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
+from blog.posts.social import home_metadata, post_metadata
 from blog.web.commenter import own_comment_ids
 from blog.web.templating import site_settings
 
@@ -39,7 +41,7 @@ def _render_list(template: str, where: PostFilter | None = None, **context: obje
 @bp.route("/")
 @conditional
 def home() -> str:
-    return _render_list("home.html")
+    return _render_list("home.html", social=home_metadata(site_settings(), this_page()))
 
 
 @bp.route("/blog/")
@@ -74,6 +76,7 @@ def render_post(found: Post, comment_form: Any = None) -> str:
     return render_template(
         "post.html",
         post=found,
+        social=post_metadata(found, settings),
         breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
         thread=section.thread,
         section=section,
