@@ -227,7 +227,8 @@ def forgot_password() -> Response:
 
 
 def _reset_page(form: ResetPasswordForm | None, error: str | None, status: int) -> Response:
-    page = render_template("reset_password.html", form=form, error=error)
+    token = (request.view_args or {}).get("token", "")
+    page = render_template("reset_password.html", form=form, error=error, token=token)
     return _private(page, status)
 
 

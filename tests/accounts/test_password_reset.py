@@ -231,3 +231,47 @@ def test_a_forged_token_is_refused(mail_app: Flask, ann: User) -> None:
         ).status_code
         == 404
     )
+
+
+def csrf_of(page: Any) -> str:
+    found = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)
+    )
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_forms_carry_their_csrf_token_and_a_stale_one_is_refused(
+    make_app: Callable[..., Flask], inbox: tuple[Inbox, int]
+) -> None:
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=inbox[1],
+        SITE_URL=SITE + "/site",
+        WTF_CSRF_ENABLED=True,
+    )
+    with app.app_context():
+        factories.make_user(username="ann", email="ann@example.org")
+        client = app.test_client()
+        stale = client.post("/login/forgot", data={"name": "ann", "csrf_token": "stale"})
+        assert stale.status_code == 400 and "session expired" in stale.get_data(as_text=True)
+        assert inbox[0].to("ann@example.org") == []
+        token = csrf_of(client.get("/login/forgot"))
+        asked = client.post("/login/forgot", data={"name": "ann", "csrf_token": token})
+        assert asked.status_code == 200
+        [mail] = inbox[0].to("ann@example.org")
+        found = re.search(rf"{re.escape(SITE)}/site(/login/reset/\S+)", mail.get_content())
+        assert found is not None
+        form = client.get(found.group(1))
+        assert f'action="/site{found.group(1)}"' in form.get_data(as_text=True)
+        chosen = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": csrf_of(form)}
+        done = client.post(found.group(1), data=chosen)
+        assert done.status_code == 303
+        assert sign_in_with_csrf(client, NEW_PASSWORD).status_code == 303
+
+
+def sign_in_with_csrf(client: FlaskClient, password: str) -> Any:
+    token = csrf_of(client.get("/login"))
+    return client.post(
+        "/login", data={"username": "ann", "password": password, "csrf_token": token}
+    )
