@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from blog.accounts.password_reset import reset_token
 from blog.comments.notifications import confirmation_token, unsubscribe_token
 from blog.extensions import db
 from blog.models import CommentStatus, Role
@@ -63,6 +64,7 @@ def arguments(app: Flask) -> dict[str, dict[str, Any]]:
         "public.tag": {"slug": "hiking"},
         "comments.unsubscribe": {"token": unsubscribe_token(approved)},
         "reader.confirm": {"token": confirmation_token(waiting)},
+        "auth.reset_password": {"token": reset_token(admin)},
     }
     db.session.commit()
     return {"": common, **values}
