@@ -207,7 +207,10 @@ def _reset_rule() -> str | None:
 @bp.route("/login/forgot", methods=["GET", "POST"])
 def forgot_password() -> Response:
     """Ask for a link to set a new password. The answer is the same whether or not the
-    account exists (blog.accounts.password_reset); only a mail server makes it available."""
+    account exists (blog.accounts.password_reset); only a mail server makes it available.
+    Somebody signed in changes their password on their profile instead."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.profile"), 303)
     if not password_reset.available():
         abort(404)
     form = ForgotPasswordForm()

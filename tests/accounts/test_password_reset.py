@@ -275,3 +275,9 @@ def sign_in_with_csrf(client: FlaskClient, password: str) -> Any:
     return client.post(
         "/login", data={"username": "ann", "password": password, "csrf_token": token}
     )
+
+
+def test_somebody_signed_in_is_sent_to_their_profile(mail_app: Flask, ann: User) -> None:
+    client = login(mail_app.test_client(), ann)
+    answer = client.get("/login/forgot")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/admin/profile/")
