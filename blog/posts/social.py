@@ -9,9 +9,10 @@ writes ``<``, ``>``, ``&`` and ``'`` as ``\\u003c`` and so on, so no text closes
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,23 +41,19 @@ class PageMetadata:
     json_ld: dict[str, Any] | None = None
 
 
-class _FirstImage(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.src: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img" and self.src is None:
-            self.src = dict(attrs).get("src") or None
+# Stored post HTML is the sanitizer's canonical serialization (blog.sanitize): lowercase tags,
+# every attribute value in double quotes. A regular expression then finds the first image in
+# microseconds, where an HTML parser took 35 ms for a 45 kB post.
+_IMG = re.compile(r'<img\b((?:[^>"]|"[^"]*")*)>')
+_ATTRIBUTE = re.compile(r'([^\s="]+)="([^"]*)"')
 
 
 def post_image(post: Post) -> str | None:
     """The absolute URL of the post's image: the first image of its text, if it has an address
     a previewer can fetch (http or https, or a path on this site)."""
-    finder = _FirstImage()
-    finder.feed(post.body_html)
-    finder.close()
-    src = (finder.src or "").strip()
+    tag = _IMG.search(post.body_html)
+    attributes: dict[str, str] = dict(_ATTRIBUTE.findall(tag.group(1))) if tag else {}
+    src = html.unescape(attributes.get("src", "")).strip()
     parts = urlsplit(src)
     if parts.scheme in {"http", "https"} and parts.netloc:
         return src

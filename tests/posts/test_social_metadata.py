@@ -144,3 +144,11 @@ def test_dates_of_the_metadata_carry_the_sites_offset(site_client: FlaskClient) 
     page = parse(site_client, f"/blog/{post.slug}/")
     assert meta(page)["article:published_time"] == "2025-03-03T04:30:00-05:00"
     assert json_ld(page, "BlogPosting")["datePublished"] == "2025-03-03T04:30:00-05:00"
+
+
+def test_the_image_address_is_read_whole_from_any_alt_text(site_client: FlaskClient) -> None:
+    post = a_post(body='Text.\n\n![a "b" > c src=/not.png](/static/x.png?w=1&h=2 "t > src=z")')
+    tags = meta(parse(site_client, f"/blog/{post.slug}/"))
+    assert tags["og:image"] == f"{SITE}/static/x.png?w=1&h=2"
+    unsafe = a_post("Unsafe", body="![x](javascript:alert(1)) ![y](data:image/png;base64,AAAA)")
+    assert "og:image" not in meta(parse(site_client, f"/blog/{unsafe.slug}/"))
