@@ -194,7 +194,8 @@ def _private(page: str, status: int) -> Response:
 def _forgot_page(
     form: ForgotPasswordForm, error: str | None, status: int, sent: bool = False
 ) -> Response:
-    page = render_template("forgot_password.html", form=form, error=error, sent=sent)
+    notice = SENT if sent else None
+    page = render_template("forgot_password.html", form=form, error=error, sent=notice)
     return _private(page, status)
 
 
