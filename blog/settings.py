@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, fields
+from functools import cache, lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app, g
 from sqlalchemy import select
@@ -21,6 +23,8 @@ class Settings:
 
     site_title: str = "My Blog"
     tagline: str = "Just another blog"
+    # Every date shown and the date archives follow it; stored times stay UTC (docs/admin.md).
+    timezone: str = "UTC"
     comment_moderation: bool = True  # "Comment must be manually approved"
     comment_previously_approved: bool = True
     comment_max_links: int = 2
@@ -47,6 +51,11 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone (``timezone``), for showing dates and cutting archives."""
+        return site_zone(self.timezone)
+
 
 FIELD_TYPES: dict[str, type] = {f.name: type(f.default) for f in fields(Settings)}
 
@@ -69,7 +78,34 @@ def coerce(name: str, raw: Any) -> Any:
     text = str(raw)
     if name == "default_comments_page" and text not in {"oldest", "newest"}:
         raise InvalidSetting("default_comments_page must be oldest or newest.")
+    if name == "timezone":
+        return valid_timezone(text)
     return text
+
+
+def valid_timezone(name: str) -> str:
+    """``name`` if it is a time zone of the IANA database (``Europe/Berlin``, ``UTC``), else
+    InvalidSetting."""
+    name = name.strip()
+    if name not in zone_names():
+        raise InvalidSetting("timezone must be a time zone name such as UTC or Europe/Berlin.")
+    return name
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    """Every zone name zoneinfo knows (the tzdata package's, else the system's), read once."""
+    # "localtime" and "Factory" are files of the system's database, not places.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
+
+
+@lru_cache(maxsize=16)
+def site_zone(name: str) -> ZoneInfo:
+    """The zone of a ``timezone`` setting; UTC for a name that is not one (a stored value from
+    a system whose database had it)."""
+    if name not in zone_names():
+        return ZoneInfo("UTC")
+    return ZoneInfo(name)
 
 
 def _on_or_off(name: str, raw: Any) -> bool:

@@ -10,14 +10,14 @@ from blog.database import begin_write
 from blog.models import User
 from blog.permissions import Action, ensure
 from blog.posts.authoring import clean_text
-from blog.settings import InvalidSetting, Settings, coerce, save_settings
+from blog.settings import InvalidSetting, Settings, coerce, save_settings, zone_names
 
 
 @dataclass(frozen=True)
 class SettingField:
     name: str
     label: str
-    kind: str  # "text", "textarea", "bool", "int", "probability" or "choice"
+    kind: str  # "text", "textarea", "bool", "int", "probability", "choice" or "timezone"
     help: str = ""
     minimum: int = 0
     maximum: int = 1_000_000
@@ -32,6 +32,13 @@ GROUPS: list[tuple[str, list[SettingField]]] = [
             SettingField("site_title", "Site title", "text", max_length=200),
             SettingField(
                 "tagline", "Tagline", "text", "In a few words, what this site is about.", 0
+            ),
+            SettingField(
+                "timezone",
+                "Timezone",
+                "timezone",
+                "Dates on the site, in feeds and in the admin are shown in this zone, and the "
+                "monthly archives follow it. Choose a city in your own time zone.",
             ),
         ],
     ),
@@ -195,6 +202,12 @@ class SettingsRejected(ValueError):
         self.fields = fields
 
 
+def timezone_choices() -> list[tuple[str, str]]:
+    """The zones the setting offers: UTC first, then every zone by name."""
+    names = sorted(zone_names() - {"UTC"})
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
 def form_values(settings: Settings) -> dict[str, str]:
     """The stored settings as the form shows them."""
     values: dict[str, str] = {}
@@ -214,7 +227,7 @@ def _check(spec: SettingField, raw: str) -> object:
         if not spec.minimum <= value <= spec.maximum:
             raise InvalidSetting(f"Enter a number from {spec.minimum} to {spec.maximum}.")
         return value
-    if spec.kind == "probability":
+    if spec.kind in {"probability", "timezone"}:
         return coerce(spec.name, raw)
     if spec.kind == "choice":
         if raw not in {key for key, _ in spec.choices}:

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from feedgen.feed import FeedEntry, FeedGenerator
@@ -49,10 +49,15 @@ class Site:
     url: str  # scheme and host, e.g. "https://blog.example.com"
     title: str
     tagline: str
+    zone: tzinfo = UTC  # the site's time zone: dates carry its offset (RFC 822 and 3339 alike)
 
     def link(self, endpoint: str, **values: Any) -> str:  # Any: url_for's values
         """The absolute URL of an endpoint of this application."""
         return self.url.rstrip("/") + url_for(endpoint, **values)
+
+    def local(self, value: datetime) -> datetime:
+        """The same instant on the site's clock."""
+        return value.astimezone(self.zone)
 
 
 def xml_safe(text: str) -> str:
@@ -86,7 +91,7 @@ def posts_feed(fmt: FeedFormat, site: Site, category: Category | None = None) ->
     feed = _feed(site, title, site.tagline or site.title, home, feed_url, fmt)
     for post in posts:
         _post_entry(feed.add_entry(order="append"), post, site)
-    _set_updated(feed, [p.updated_at for p in posts])
+    _set_updated(feed, [p.updated_at for p in posts], site)
     return _render(feed, fmt)
 
 
@@ -113,7 +118,7 @@ def comments_feed(fmt: FeedFormat, site: Site, post: Post | None = None) -> byte
     feed = _feed(site, title, site.tagline or site.title, home, feed_url, fmt)
     for comment in comments:
         _comment_entry(feed.add_entry(order="append"), comment, site, one_post=post is not None)
-    _set_updated(feed, [c.created_at for c in comments])
+    _set_updated(feed, [c.created_at for c in comments], site)
     return _render(feed, fmt)
 
 
@@ -132,8 +137,8 @@ def _feed(
     return feed
 
 
-def _set_updated(feed: FeedGenerator, times: Sequence[datetime]) -> None:
-    newest = max(times, default=None) or utcnow()
+def _set_updated(feed: FeedGenerator, times: Sequence[datetime], site: Site) -> None:
+    newest = site.local(max(times, default=None) or utcnow())
     feed.updated(newest)
     feed.lastBuildDate(newest)
 
@@ -146,8 +151,8 @@ def _post_entry(entry: FeedEntry, post: Post, site: Site) -> None:
     entry.link(href=link, rel="alternate")
     entry.author(name=xml_safe(post.author.display_name) or ANONYMOUS)
     entry.dc.dc_creator(xml_safe(post.author.display_name) or ANONYMOUS)
-    entry.published(post.published_at)
-    entry.updated(max(post.updated_at, post.published_at or post.updated_at))
+    entry.published(site.local(post.published_at or post.updated_at))
+    entry.updated(site.local(max(post.updated_at, post.published_at or post.updated_at)))
     entry.summary(xml_safe(post.excerpt or automatic_excerpt(post.body_source, post.body_html)))
     entry.content(xml_safe(post.body_html), type="html")
     entry.comments(link + "#comments")
@@ -169,8 +174,8 @@ def _comment_entry(entry: FeedEntry, comment: Comment, site: Site, one_post: boo
     entry.link(href=link, rel="alternate")
     entry.author(name=author)
     entry.dc.dc_creator(author)
-    entry.published(comment.created_at)
-    entry.updated(comment.created_at)
+    entry.published(site.local(comment.created_at))
+    entry.updated(site.local(comment.created_at))
     entry.summary(xml_safe(html_to_text(comment.body_html, limit=300)))
     entry.content(xml_safe(comment.body_html), type="html")
 

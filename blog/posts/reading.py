@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Generic, TypeVar
 
 from flask import url_for
@@ -214,15 +214,24 @@ def find_public_author(slug: str, now: datetime | None = None) -> User | None:
     return db.session.scalars(select(User).where(User.slug == slug, published)).first()
 
 
-def month_range(year: int, month: int | None) -> tuple[datetime, datetime]:
-    """Start and end (exclusive) of a year or a month, in UTC. Raises ValueError when invalid."""
+def month_range(year: int, month: int | None, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """Start and end (exclusive), in UTC, of a year or a month as the clocks of ``zone`` count
+    it: in Europe/Berlin, May 2025 runs from April 30, 22:00 UTC to May 31, 22:00 UTC. Archives
+    then ask for a range of ``published_at``, which its index serves. Raises ValueError when
+    the date is invalid."""
     if not 1 <= year <= 9998 or (month is not None and not 1 <= month <= 12):
         raise ValueError("no such date")
     if month is None:
-        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+        start, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    else:
+        start = datetime(year, month, 1)
+        end = datetime(year + (month == 12), month % 12 + 1, 1)
+    # Midnight exists in every zone on the first of a month but in a few (a zone that skipped
+    # it once): fold=0 takes the earlier reading, as a clock would.
+    try:
+        return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # January of year 1 east of Greenwich starts in year 0
+        raise ValueError("no such date") from None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -29,8 +31,8 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from blog.accounts import password_reset, users
 from blog.accounts import sign_in as sign_in_limits
-from blog.accounts import users
 from blog.extensions import login_manager
 from blog.models import User
 
@@ -39,6 +41,11 @@ bp = Blueprint("auth", __name__)
 INVALID = "Invalid username or password."
 EXPIRED = "Your session expired. Please sign in again."
 EXPIRED_OUT = "Your session expired. Press the button again to sign out."
+SENT = (
+    "If an account with that username or email address exists, we sent a link to set a new "
+    "password to its email address. The link works for an hour."
+)
+PASSWORD_SET = "Your new password is set. Sign in with it."
 
 
 class LoginForm(FlaskForm):
@@ -47,6 +54,19 @@ class LoginForm(FlaskForm):
         "Password", validators=[DataRequired(), Length(max=users.MAX_PASSWORD_LENGTH)]
     )
     remember = BooleanField("Remember me")
+
+
+class ForgotPasswordForm(FlaskForm):
+    name = StringField("Username or email address", validators=[DataRequired(), Length(max=320)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(max=users.MAX_PASSWORD_LENGTH)]
+    )
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), Length(max=users.MAX_PASSWORD_LENGTH)]
+    )
 
 
 def csrf_failed(form: FlaskForm) -> bool:
@@ -90,7 +110,13 @@ def _next_url() -> str | None:
 
 
 def _login_page(form: LoginForm, error: str | None, status: int) -> Response:
-    page = render_template("login.html", form=form, error=error, next_url=_next_url())
+    page = render_template(
+        "login.html",
+        form=form,
+        error=error,
+        next_url=_next_url(),
+        can_reset=password_reset.available(),
+    )
     response = make_response(page, status)
     response.cache_control.no_store = True
     return response
@@ -124,13 +150,20 @@ def _expired(_error: CSRFError) -> Response:
     if request.endpoint == "auth.logout":
         page = render_template("login.html", confirm_logout=True, form=None, error=EXPIRED_OUT)
         return make_response(page, 400)
+    if request.endpoint == "auth.forgot_password":
+        return _forgot_page(ForgotPasswordForm(), EXPIRED, 400)
+    if request.endpoint == "auth.reset_password":
+        return _reset_page(ResetPasswordForm(), EXPIRED, 400)
     return _login_page(LoginForm(), EXPIRED, 400)
 
 
-def _too_many(form: LoginForm, retry_after: int) -> Response:
+def _wait(retry_after: int) -> str:
     minutes = max(1, math.ceil(retry_after / 60))
-    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
-    message = f"Too many failed sign-in attempts. Please wait {wait} and try again."
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _too_many(form: LoginForm, retry_after: int) -> Response:
+    message = f"Too many failed sign-in attempts. Please wait {_wait(retry_after)} and try again."
     response = _login_page(form, message, 429)
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -148,6 +181,84 @@ def logout() -> Response:
     logout_user()
     session.clear()
     return redirect(url_for("public.home"), 303)
+
+
+def _private(page: str, status: int) -> Response:
+    """A page of the password reset: never cached, and its address (a token) never sent on."""
+    response = make_response(page, status)
+    response.cache_control.no_store = True
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _forgot_page(
+    form: ForgotPasswordForm, error: str | None, status: int, sent: bool = False
+) -> Response:
+    notice = SENT if sent else None
+    page = render_template("forgot_password.html", form=form, error=error, sent=notice)
+    return _private(page, status)
+
+
+def _reset_rule() -> str | None:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    return _login_rule(current_app.config.get("LOGIN_RATE_LIMIT"))
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot_password() -> Response:
+    """Ask for a link to set a new password. The answer is the same whether or not the
+    account exists (blog.accounts.password_reset); only a mail server makes it available.
+    Somebody signed in changes their password on their profile instead."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.profile"), 303)
+    if not password_reset.available():
+        abort(404)
+    form = ForgotPasswordForm()
+    if request.method != "POST":
+        return _forgot_page(form, None, 200)
+    if not form.validate_on_submit():
+        error = EXPIRED if csrf_failed(form) else "Enter your username or email address."
+        return _forgot_page(form, error, 400)
+    try:
+        password_reset.request_reset(form.name.data or "", request.remote_addr or "", _reset_rule())
+    except sign_in_limits.TooManyAttempts as refused:
+        message = f"Too many requests. Please wait {_wait(refused.retry_after)} and try again."
+        response = _forgot_page(form, message, 429)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    return _forgot_page(ForgotPasswordForm(formdata=None), None, 200, sent=True)
+
+
+def _reset_page(form: ResetPasswordForm | None, error: str | None, status: int) -> Response:
+    token = (request.view_args or {}).get("token", "")
+    page = render_template("reset_password.html", form=form, error=error, token=token)
+    return _private(page, status)
+
+
+@bp.route("/login/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response:
+    """The mailed link: choose a new password, once, within the hour."""
+    try:
+        password_reset.user_for_token(token)
+    except password_reset.ResetLinkInvalid as invalid:
+        return _reset_page(None, invalid.message, 404)
+    form = ResetPasswordForm()
+    if request.method != "POST":
+        return _reset_page(form, None, 200)
+    if not form.validate_on_submit():
+        error = EXPIRED if csrf_failed(form) else "Enter the new password twice."
+        return _reset_page(form, error, 400)
+    try:
+        password_reset.reset_password(token, form.password.data or "", form.confirm.data or "")
+    except password_reset.ResetLinkInvalid as invalid:
+        return _reset_page(None, invalid.message, 404)
+    except users.UserError as refused:
+        return _reset_page(form, refused.message, 400)
+    logout_user()  # whoever was signed in here, the account's sessions have ended
+    session.clear()
+    flash(PASSWORD_SET, "success")
+    return redirect(url_for("auth.login"), 303)
 
 
 def sign_in_again(user: User) -> None:

@@ -55,7 +55,7 @@ def search_results() -> str:
 
 def _site() -> feeds.Site:
     settings = site_settings()
-    return feeds.Site(links.site_origin(), settings.site_title, settings.tagline)
+    return feeds.Site(links.site_origin(), settings.site_title, settings.tagline, settings.zone)
 
 
 def _feed_response(body: bytes, fmt: FeedFormat) -> Response:

@@ -11,9 +11,11 @@ from blog.cache.conditional import conditional
 from blog.comments.edits import editable_ids
 from blog.comments.pages import comment_section
 from blog.comments.policy import max_thread_depth
+from blog.links import this_page
 from blog.models import Post
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
+from blog.posts.social import home_metadata, post_metadata
 from blog.settings import site_settings
 from blog.web.commenter import own_comment_ids
 from blog.web.memoized import count_published
@@ -40,7 +42,7 @@ def _render_list(template: str, where: PostFilter | None = None, **context: obje
 @bp.route("/")
 @conditional
 def home() -> str:
-    return _render_list("home.html")
+    return _render_list("home.html", social=home_metadata(site_settings(), this_page()))
 
 
 @bp.route("/blog/")
@@ -75,6 +77,7 @@ def render_post(found: Post, comment_form: Any = None) -> str:
     return render_template(
         "post.html",
         post=found,
+        social=post_metadata(found, settings),
         breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
         thread=section.thread,
         section=section,
@@ -127,11 +130,12 @@ def author(slug: str) -> str:
 @bp.route("/archive/<int:year>/<int:month>/")
 @conditional
 def date_archive(year: int, month: int | None = None) -> str:
+    zone = site_settings().zone
     try:
-        start, end = posts.month_range(year, month)
+        start, end = posts.month_range(year, month, zone)
     except ValueError:
         abort(404)
-    heading = start.strftime("%B %Y") if month else str(year)
+    heading = start.astimezone(zone).strftime("%B %Y") if month else str(year)
     return _render_list(
         "archive.html", PostFilter(start=start, end=end), heading=heading, kind="date"
     )

@@ -27,16 +27,19 @@ CSP = (
 
 
 def format_date(value: datetime | None) -> str:
-    """WordPress's default date format: "March 3, 2025"."""
+    """WordPress's default date format, in the site's time zone: "March 3, 2025"."""
     if value is None:
         return ""
-    return f"{value.strftime('%B')} {value.day}, {value.year}"
+    local = value.astimezone(site_settings().zone)
+    return f"{local.strftime('%B')} {local.day}, {local.year}"
 
 
 def format_time(value: datetime | None) -> str:
+    """The date and the time of day, in the site's time zone: "March 3, 2025 at 14:05"."""
     if value is None:
         return ""
-    return f"{format_date(value)} at {value.strftime('%H:%M')}"
+    local = value.astimezone(site_settings().zone)
+    return f"{format_date(local)} at {local.strftime('%H:%M')}"
 
 
 def breadcrumb_items(crumbs: list[posts.Crumb]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from blog.accounts.password_reset import reset_token
 from blog.comments.notifications import confirmation_token, unsubscribe_token
 from blog.extensions import db
 from blog.models import CommentStatus, Role
@@ -66,6 +67,7 @@ def arguments(app: Flask) -> dict[str, dict[str, Any]]:
         "comments.unsubscribe": {"token": unsubscribe_token(approved)},
         "reader.confirm": {"token": confirmation_token(waiting)},
         "media.file": {"key": picture.key},
+        "auth.reset_password": {"token": reset_token(admin)},
     }
     db.session.commit()
     return {"": common, **values}

@@ -19,6 +19,7 @@ from blog.posts.dashboards import PostListFilter, PostState, post_list, post_sta
 from blog.posts.excerpts import typed_excerpt
 from blog.posts.images import MediaRejected
 from blog.posts.reading import PageNotFound, parse_page
+from blog.settings import site_settings
 from blog.web.access import authorize, require
 from blog.web.admin.blueprint import ID, actor, bp, csrf_expired, form_refusal, parse_id
 from blog.web.admin.forms import ActionForm, PostForm, first_errors
@@ -32,7 +33,7 @@ FIELD_MESSAGES = {
     "primary_category": "Choose the primary category from the list.",
     "author": "Choose an author from the list.",
     "status": "Choose Draft or Published.",
-    "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
+    "published_at": "Enter a date and time such as 2025-03-01 09:30, or leave it empty.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 RECENT_REVISIONS = 10  # on the edit page; the rest on the revisions page
@@ -95,10 +96,15 @@ def _values_of(post: Post) -> dict[str, Any]:
         "new_category": "",
         "tags": ", ".join(t.name for t in post.tags),
         "status": post.status.value,
-        "published_at": post.published_at.strftime(DATE_INPUT) if post.published_at else "",
+        "published_at": _local_input(post.published_at),
         "comments_open": "y" if post.comments_open else "",
         "author": str(post.author_id),
     }
+
+
+def _local_input(value: datetime | None) -> str:
+    """A stored (UTC) time as the form's date field shows it: on the site's clock."""
+    return value.astimezone(site_settings().zone).strftime(DATE_INPUT) if value else ""
 
 
 def _typed() -> dict[str, Any]:
@@ -174,7 +180,12 @@ def _changes(form: PostForm, post: Post | None) -> authoring.PostChanges:
         status=publishing.status_for(
             request.form.get("action", ""), post, request.form.get("status")
         ),
-        published_at=form.published_at.data,
+        # The typed date is on the site's clock (the field says which zone).
+        published_at=(
+            form.published_at.data.replace(tzinfo=site_settings().zone)
+            if form.published_at.data
+            else None
+        ),
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
     )
@@ -231,7 +242,7 @@ def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
 def _saved_message(saved: Post, was_public: bool) -> str:
     state = post_state(saved)
     if state == PostState.SCHEDULED:
-        return f"Post scheduled for {format_time(saved.published_at)} (UTC)."
+        return f"Post scheduled for {format_time(saved.published_at)} ({site_settings().timezone})."
     if state == PostState.PUBLISHED:
         return "Post updated." if was_public else "Post published."
     return "Post moved back to drafts." if was_public else "Draft saved."

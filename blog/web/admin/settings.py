@@ -7,7 +7,14 @@ from werkzeug.wrappers import Response
 
 from blog.permissions import Action
 from blog.settings import load_settings
-from blog.settings_admin import FIELDS, GROUPS, SettingsRejected, form_values, update_settings
+from blog.settings_admin import (
+    FIELDS,
+    GROUPS,
+    SettingsRejected,
+    form_values,
+    timezone_choices,
+    update_settings,
+)
 from blog.web.access import require
 from blog.web.admin.blueprint import SESSION_EXPIRED, actor, bp, csrf_expired
 from blog.web.admin.forms import ActionForm
@@ -17,7 +24,12 @@ def _page(
     values: dict[str, str], errors: dict[str, str], message: str = "", status: int = 200
 ) -> tuple[str, int]:
     page = render_template(
-        "admin/settings.html", groups=GROUPS, values=values, errors=errors, message=message
+        "admin/settings.html",
+        groups=GROUPS,
+        values=values,
+        errors=errors,
+        message=message,
+        zones=timezone_choices(),
     )
     return page, status
 
