@@ -9,7 +9,7 @@ moderation events and reports. Reports do not store an email address: those file
 addresses the comments were sent from lose that address. With ``delete_text`` the comments go
 too: deleted for good when no approved reply hangs on them, otherwise their text becomes "This
 comment was deleted." so that the thread keeps its shape. Counts move through
-:mod:`blog.comments.counts` in the same transaction.
+:mod:`blog.comments.transitions` in the same transaction.
 
 IP retention shortens every stored IP address older than the setting: the comments', the
 reports', and those quoted in held reasons and moderation events (a clean-up by IP, a
@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from blog.comments.purge import remove_comments
 from blog.comments.revisions import revisions_of
 from blog.comments.spam import learning as spam_learning
 from blog.comments.spam.features import Sample, host_of
+from blog.comments.transitions import remove_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import (

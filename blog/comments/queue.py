@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal,
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.elements import True_
 
-from blog.comments.policy import moderation_scope
+from blog.comments.moderation import moderation_scope
 from blog.comments.reports import reports_of
 from blog.comments.revisions import revisions_of
 from blog.comments.spam import filter as spam

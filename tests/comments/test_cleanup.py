@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from blog.comments.cleanup import CleanupRejected, parse_criteria
-from blog.comments.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.counts import find_drift
+from blog.comments.spam.learning import IMPORTED_REASON
+from blog.comments.transitions import create_comments
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
 from blog.sanitize import sanitize_comment
@@ -43,12 +45,9 @@ def add(
         author_url=url,
         body_source=body,
         body_html=sanitize_comment(body),
-        status=status,
         ip_address=ip,
     )
-    db.session.add(comment)
-    db.session.flush()
-    apply_count_delta(post.id, count_delta(None, status))
+    create_comments([(comment, status)], IMPORTED_REASON, at=comment.created_at)
     db.session.commit()
     return comment
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, func, inspect, select, update
 
-from blog.comments.counts import apply_count_delta, count_delta, find_drift
-from blog.comments.policy import set_status
+from blog.comments.counts import find_drift
+from blog.comments.moderation import set_status
 from blog.comments.privacy import (
     DELETED_TEXT,
     Shortened,
@@ -27,7 +27,8 @@ from blog.comments.privacy import (
     truncate_old_ips,
 )
 from blog.comments.spam.filter import load_model
-from blog.comments.spam.learning import retrain
+from blog.comments.spam.learning import IMPORTED_REASON, retrain
+from blog.comments.transitions import create_comments
 from blog.extensions import db
 from blog.models import (
     Comment,
@@ -66,16 +67,13 @@ def add(
         author_url="https://ann-lee.example/blog" if "ann" in email.lower() else "",
         body_source=body,
         body_html=sanitize_comment(body),
-        status=status,
         ip_address=ip,
         user_agent="Mozilla/5.0 Firefox/128.0 AnnBrowser" if "ann" in email else "Mozilla/5.0",
         notify_replies=notify,
         notify_approved=approval,
         created_at=created_at or utcnow(),
     )
-    db.session.add(comment)
-    db.session.flush()
-    apply_count_delta(post.id, count_delta(None, status))
+    create_comments([(comment, status)], IMPORTED_REASON, at=comment.created_at)
     db.session.commit()
     return comment
 
