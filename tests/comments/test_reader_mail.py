@@ -20,9 +20,9 @@ from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, Use
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
+from tests.comments.test_notifications import free_port
 from tests.conftest import login
 from tests.smtp import Inbox
-from tests.test_notifications import free_port
 
 SITE = "https://blog.example"
 

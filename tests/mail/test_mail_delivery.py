@@ -26,9 +26,9 @@ from blog.models import Comment, CommentStatus, OutboxMessage, Role, utcnow
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
+from tests.comments.test_notifications import free_port
 from tests.conftest import login
 from tests.smtp import PASSWORD, USER, RawInbox, secure_server
-from tests.test_notifications import free_port
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from blog import create_app
 from tests import factories
+from tests.comments.test_notifications import free_port
 from tests.conftest import PG_URL
-from tests.test_notifications import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 

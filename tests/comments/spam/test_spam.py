@@ -36,9 +36,9 @@ from blog.models import Comment, CommentStatus, Post, Role, Setting, User
 from blog.settings import CONTENT_VERSION_KEY, Settings, save_settings
 from tests import factories
 from tests.commenting import comment_id, reader
+from tests.comments.test_moderation_decide import a_candidate, a_post
 from tests.paths import WXR_FIXTURE
 from tests.spam_corpus import Labelled, corpus
-from tests.test_moderation_decide import a_candidate, a_post
 
 P, A, S = CommentStatus.PENDING, CommentStatus.APPROVED, CommentStatus.SPAM
 

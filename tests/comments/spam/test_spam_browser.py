@@ -14,10 +14,10 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role
 from blog.settings import save_settings
 from tests import factories
+from tests.comments.spam.test_spam import store_all
+from tests.comments.test_comments_browser import sign_in
 from tests.live import LiveServer, PageWatch
 from tests.spam_corpus import corpus
-from tests.test_comments_browser import sign_in
-from tests.test_spam import store_all
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("BLOG_TEST_SCREENSHOTS", "")
