@@ -34,9 +34,11 @@ def count_of(post: Post) -> int:
 
 
 def events_of(comment_id: int) -> list[tuple[CommentStatus | None, CommentStatus, int | None]]:
+    """The comment's status changes since it was created (its first event, from no status, left
+    out)."""
     rows = db.session.execute(
         select(ModerationEvent.from_status, ModerationEvent.to_status, ModerationEvent.actor_id)
-        .where(ModerationEvent.comment_id == comment_id)
+        .where(ModerationEvent.comment_id == comment_id, ModerationEvent.from_status.is_not(None))
         .order_by(ModerationEvent.id)
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
