@@ -171,7 +171,7 @@ def test_mark_as_spam_changes_exactly_the_matched_comments(
     assert find_drift() == []
     events = db.session.execute(
         select(ModerationEvent.comment_id, ModerationEvent.actor_id, ModerationEvent.reason).where(
-            ModerationEvent.to_status == S
+            ModerationEvent.to_status == S, ModerationEvent.from_status.is_not(None)
         )
     ).all()
     moderator_id = users[Role.MODERATOR].id
