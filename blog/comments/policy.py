@@ -94,8 +94,8 @@ class Candidate:
     spam_score: float | None = (
         None  # rule 4b, from blog.comments.spam.filter; None while it is not ready
     )
-    # Rule 9: anonymous, with an email address, and the site can send mail (a stored comment
-    # decided again never is: it was confirmed, or never had to be).
+    # Rule 9: anonymous, and the site can send mail, so the address given can be asked to
+    # confirm (a stored comment decided again never is: it was confirmed, or never had to be).
     confirmable: bool = False
 
 
