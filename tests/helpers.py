@@ -39,10 +39,12 @@ def count_of(post: Post | int) -> int:
 
 
 def events_of(comment_id: int) -> list[tuple[CommentStatus | None, CommentStatus, int | None]]:
-    """The comment's moderation events, oldest first: (from, to, actor id)."""
+    """The comment's status changes since it was created, oldest first: (from, to, actor id).
+    Its first event, from no status (blog.comments.transitions writes one for every new
+    comment), is left out."""
     rows = db.session.execute(
         select(ModerationEvent.from_status, ModerationEvent.to_status, ModerationEvent.actor_id)
-        .where(ModerationEvent.comment_id == comment_id)
+        .where(ModerationEvent.comment_id == comment_id, ModerationEvent.from_status.is_not(None))
         .order_by(ModerationEvent.id)
     )
     return [(row[0], row[1], row[2]) for row in rows]

@@ -20,16 +20,9 @@ ABOVE_DOMAIN = ("blog.web", "blog.api", "blog.cache")
 CACHE_USERS = ("blog.web", "blog.api", "blog")  # "blog": blog/__init__.py, create_app
 FUNCTION_IMPORTS_ALLOWED = ("blog.cli",)  # CLI commands import what they run, when they run
 
+
 # Known exceptions in blog/comments, owned by the helper regrouping comments (issue 14, item 2),
 # as "module imports module". The lead empties this list when that branch is merged.
-COMMENTS_PENDING = frozenset(
-    {
-        "blog.comments.counts imports blog.database",  # recount_comments: begin_write
-        "blog.comments.notifications imports blog.comments.pages",  # the comments cycle
-    }
-)
-
-
 @dataclass(frozen=True)
 class Import:
     source: str  # the importing module
@@ -105,15 +98,6 @@ def _in(module: str, packages: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
 
-def _pending(source: str, target: str) -> bool:
-    return f"{source} imports {target}" in COMMENTS_PENDING
-
-
-def _pending_cycle(cycle: list[str]) -> bool:
-    """A cycle that a pending import closes (it is gone once that import is)."""
-    return any(_pending(a, b) for a in cycle for b in cycle)
-
-
 def _graph() -> dict[str, set[str]]:
     """Module -> the blog modules it imports, at module level or inside a function (a cycle
     closed by an import inside a function is a cycle all the same; the CLI's commands aside).
@@ -163,7 +147,7 @@ def test_the_graph_sees_the_packages() -> None:
 
 
 def test_no_import_cycle() -> None:
-    cycles = [c for c in _cycles(_graph()) if not _pending_cycle(c)]
+    cycles = _cycles(_graph())
     assert cycles == []
 
 
@@ -171,9 +155,7 @@ def test_no_import_inside_a_function() -> None:
     inside = [
         f"{found.source}:{found.line} imports {found.target}"
         for found in IMPORTS
-        if found.in_function
-        and not _in(found.source, FUNCTION_IMPORTS_ALLOWED)
-        and not _pending(found.source, found.target)
+        if found.in_function and not _in(found.source, FUNCTION_IMPORTS_ALLOWED)
     ]
     assert inside == []
 

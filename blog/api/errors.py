@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from flask import Blueprint, Response, jsonify
 from flask_limiter import RateLimitExceeded
 
-from blog.comments.policy import ModerationError
+from blog.comments.moderation import ModerationError
 from blog.comments.submit import CommentRejected
 from blog.extensions import seconds_until_retry
 from blog.permissions import NotAllowed

@@ -2,8 +2,9 @@
 
 The role matrix decides as in the HTML queue: admins, editors and moderators see and act on
 every comment, authors on the comments of their own posts. The queue is blog.comments.queue's,
-a status change is blog.comments.policy.set_status (one event, the count kept exact), and deleting
-is the queue's "Delete Permanently": only from spam or the trash.
+a status change is blog.comments.moderation.set_status: only a change that the queue's table of
+allowed changes has (blog.comments.moderation.MOVES; 409 otherwise), with one event and the count
+kept exact; deleting is the queue's "Delete Permanently": only from spam or the trash.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from blog.api.http import private, token_user
 from blog.api.inputs import Fields, json_object, paging, past_the_end, query_text
 from blog.api.posts import clean_slug
 from blog.api.schemas import moderated_comment, page_of
-from blog.comments.policy import ModerationAction, moderate_comment, set_status
+from blog.comments.moderation import ModerationAction, moderate_comment, set_status
 from blog.comments.queue import QUEUE_PER_PAGE, QueueFilter, moderation_queue
 from blog.comments.submit import MAX_ID
 from blog.extensions import db

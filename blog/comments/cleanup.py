@@ -19,15 +19,9 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
-from blog.comments.policy import (
-    ALLOWED_FROM,
-    REASON_LENGTH,
-    ModerationAction,
-    _change_statuses,
-    moderation_scope,
-)
-from blog.comments.purge import remove_comments
+from blog.comments.moderation import MOVES, ModerationAction, moderation_scope
 from blog.comments.spam.features import host_of, link_hosts
+from blog.comments.transitions import REASON_LENGTH, change_statuses, remove_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
@@ -291,7 +285,7 @@ class Cleaned:
 def clean_up(actor: User, criteria: Criteria, action: CleanupAction, upto: int) -> Cleaned:
     """Mark as spam, or delete for good, every matching comment up to id ``upto``; commit.
 
-    Counts move through blog.comments.counts and every status change writes its ModerationEvent, in
+    Counts move through blog.comments.transitions and every status change writes its event, in
     this one transaction. Raises NotAllowed, or CleanupRejected when more than MAX_MATCHES match.
     """
     ensure(actor, Action.MODERATE)
@@ -307,8 +301,8 @@ def clean_up(actor: User, criteria: Criteria, action: CleanupAction, upto: int) 
     matched = [c for c in locked if _matches(criteria, c)]
     reason = f"clean-up: {criteria.describe()}"[:REASON_LENGTH]
     if action == CleanupAction.SPAM:
-        eligible = [c for c in matched if c.status in ALLOWED_FROM[ModerationAction.SPAM]]
-        _change_statuses([(c, CommentStatus.SPAM) for c in eligible], actor, reason)
+        eligible = [c for c in matched if c.status in MOVES[ModerationAction.SPAM].sources]
+        change_statuses([(c, CommentStatus.SPAM) for c in eligible], actor, reason)
     else:
         eligible = matched
         remove_comments(eligible)
@@ -317,7 +311,7 @@ def clean_up(actor: User, criteria: Criteria, action: CleanupAction, upto: int) 
 
 
 def _lock(actor: User, ids: Sequence[int]) -> list[Comment]:
-    """Load and lock the comments in id order (as blog.comments.policy does: no deadlocks)."""
+    """Load and lock the comments in id order (as blog.comments.moderation does: no deadlocks)."""
     if not ids:
         return []
     return list(

@@ -5,8 +5,9 @@ that the rules would publish or hold is stored as ``unconfirmed`` instead: seen 
 only, not counted, not in the moderators' mail. Rules 1 to 4 (refusals and spam) still apply at
 once. The signed link mailed to the address (blog.comments.notifications, valid 7 days) confirms
 it; the
-moderation rules then run again (blog.comments.decide_again) and it is published or held as any
-comment.
+moderation rules then run again (:func:`blog.comments.policy.decide_again`) and it is published or
+held as any comment. Whether a new comment waits for confirmation is rule 9 of
+:func:`blog.comments.policy.decide`.
 ``flask blog purge`` deletes unconfirmed comments older than 7 days.
 """
 
@@ -14,21 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from blog.comments import notifications
-from blog.comments.decide_again import decide_again
-from blog.comments.policy import Decision, change_status_locked
+from blog.comments.policy import decide_again
+from blog.comments.transitions import change_status
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, User, utcnow
+from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.posts.reading import is_visible
 from blog.settings import Settings
 
-WAITING_REASON = "waiting: the commenter has not confirmed their email address yet"
 INVALID_LINK = "This confirmation link is not valid, or it is older than 7 days."
-KEPT = frozenset({CommentStatus.PENDING, CommentStatus.APPROVED})
 
 
 class ConfirmationError(Exception):
@@ -38,22 +36,6 @@ class ConfirmationError(Exception):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-
-
-def awaiting_confirmation(
-    decision: Decision, user: User | None, email: str, settings: Settings
-) -> Decision:
-    """The decision to store for a new comment: ``unconfirmed`` instead of approved or pending
-    when the site asks anonymous commenters to confirm their address and can mail them."""
-    if (
-        settings.require_email_confirmation
-        and user is None
-        and email
-        and decision.status in KEPT
-        and current_app.config.get("MAIL_SERVER")
-    ):
-        return Decision(CommentStatus.UNCONFIRMED, WAITING_REASON, decision.rule)
-    return decision
 
 
 @dataclass(frozen=True)
@@ -105,8 +87,8 @@ def confirm_comment(token: str, settings: Settings) -> Confirmation:
     if decision.status is None:
         db.session.rollback()
         raise ConfirmationError(decision.reason, decision.http_status)
-    comment.held_reason = decision.reason
-    change_status_locked(comment, decision.status, None, f"confirmed: {decision.reason}")
+    reason = f"confirmed: {decision.reason}"
+    change_status(comment, decision.status, None, reason, held_reason=decision.reason)
     db.session.flush()
     notifications.queue_submitted(comment.id)  # moderators or the post's author, as usual
     db.session.commit()

@@ -1,37 +1,20 @@
-"""The exact comment count: ``posts.comment_count`` equals the post's approved comments.
+"""Checking the exact comment count: ``posts.comment_count`` equals the post's approved comments.
 
-Every change is an atomic ``UPDATE ... SET comment_count = comment_count + n`` issued in the same
-transaction as the status change that causes it, never a read-modify-write in Python.
+The count only ever moves in :mod:`blog.comments.transitions`, with the status change that
+causes it. This module finds a drift (after a fault, or data loaded behind the application's
+back) and repairs it, through the same module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from blog.comments import transitions
+from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post
-
-
-def count_delta(from_status: CommentStatus | None, to_status: CommentStatus | None) -> int:
-    """How a status change moves the approved count: +1, -1 or 0 (None: created or deleted)."""
-    was = from_status == CommentStatus.APPROVED
-    now = to_status == CommentStatus.APPROVED
-    return int(now) - int(was)
-
-
-def apply_count_delta(post_id: int, delta: int) -> None:
-    """Move the post's count by ``delta`` in SQL, in the caller's transaction (no commit)."""
-    if delta:
-        db.session.execute(
-            update(Post)
-            .where(Post.id == post_id)
-            # updated_at set to itself: a comment is not an edit of the post (the column's
-            # onupdate would otherwise move the sitemap's lastmod on every approval).
-            .values(comment_count=Post.comment_count + delta, updated_at=Post.updated_at)
-            .execution_options(synchronize_session=False)
-        )
 
 
 @dataclass(frozen=True)
@@ -62,21 +45,9 @@ def find_drift() -> list[Drift]:
 
 def recount_comments() -> list[Drift]:
     """Repair every drifted count from the comments themselves, commit, and report what changed."""
-    from blog.database import begin_write
-
     begin_write()
     drifted = find_drift()
     for drift in drifted:
-        approved = (
-            select(func.count(Comment.id))
-            .where(Comment.post_id == drift.post_id, Comment.status == CommentStatus.APPROVED)
-            .scalar_subquery()
-        )
-        db.session.execute(
-            update(Post)
-            .where(Post.id == drift.post_id)
-            .values(comment_count=approved)
-            .execution_options(synchronize_session=False)
-        )
+        transitions.recount(drift.post_id)
     db.session.commit()
     return drifted

@@ -3,8 +3,9 @@
 The window (setting ``comment_edit_window_minutes``, 15 by default, as Isso) runs from the
 comment's creation; the commenter cookie (blog.web.commenter) says which comments a browser wrote.
 Every edit keeps the replaced text as a CommentRevision for moderators. An edited comment that
-was approved or held goes through the moderation rules again (:func:`decide_again`), its status
-moving through blog.comments.policy with its event and count in the same transaction. A comment with
+was approved or held goes through the moderation rules again
+(:func:`blog.comments.policy.decide_again`), its status moving through blog.comments.transitions
+with its event and count in the same transaction. A comment with
 approved replies is not removed when its author deletes it: its text becomes "This comment was
 deleted." and the thread keeps its shape.
 """
@@ -19,14 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from blog.comments import notifications
-from blog.comments.decide_again import decide_again
-from blog.comments.policy import change_status_locked
+from blog.comments.policy import decide_again
 from blog.comments.privacy import DELETED_TEXT
-from blog.comments.purge import remove_comments
 from blog.comments.revisions import keep_revision
 from blog.comments.spam import learning as spam_learning
 from blog.comments.spam.features import Sample
 from blog.comments.submit import CleanFields, CommentForm, CommentRejected, clean_fields
+from blog.comments.transitions import change_status, remove_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import (
@@ -161,29 +161,32 @@ def edit_own_comment(
     revised = dataclasses.replace(Sample.of(comment), body_html=fields.body_html)
     spam_learning.revise_examples([(comment, revised)])  # what it taught, as it reads now
     comment.body_source, comment.body_html, comment.edited_at = fields.body, fields.body_html, now
-    became = comment.status
-    if comment.status in DECIDED_AGAIN:
-        post = db.session.get(Post, comment.post_id)
-        assert post is not None  # locked with its post above
-        by_moderator = editor is not None and can(editor, Action.MODERATE, post)
-        decision = decide_again(comment, post, settings, by_moderator, now)
-        if decision.status is None:
-            db.session.rollback()
-            raise CommentRejected(
-                decision.reason, decision.http_status, decision.fields, decision.retry_after
-            )
-        became = decision.status
-        comment.held_reason = decision.reason
-        moved = change_status_locked(comment, became, None, f"edited: {decision.reason}")
-    else:
-        moved = False
+    moved = comment.status in DECIDED_AGAIN and _decide_edited(comment, settings, editor, now)
     db.session.flush()
-    if moved and became == CommentStatus.APPROVED:
+    if moved and comment.status == CommentStatus.APPROVED:
         notifications.queue_approved([comment.id])
-    elif moved and became == CommentStatus.PENDING:
+    elif moved and comment.status == CommentStatus.PENDING:
         notifications.queue_submitted(comment.id)  # back in the queue: tell the moderators
     db.session.commit()
     return comment
+
+
+def _decide_edited(
+    comment: Comment, settings: Settings, editor: User | None, now: datetime
+) -> bool:
+    """Decide the edited comment again and apply the decision; True when its status moved.
+    Raises CommentRejected (rolled back) when the rules refuse the new text."""
+    post = db.session.get(Post, comment.post_id)
+    assert post is not None  # locked with its post above
+    by_moderator = editor is not None and can(editor, Action.MODERATE, post)
+    decision = decide_again(comment, post, settings, by_moderator, now)
+    if decision.status is None:
+        db.session.rollback()
+        raise CommentRejected(
+            decision.reason, decision.http_status, decision.fields, decision.retry_after
+        )
+    reason = f"edited: {decision.reason}"
+    return change_status(comment, decision.status, None, reason, held_reason=decision.reason)
 
 
 @dataclass(frozen=True)

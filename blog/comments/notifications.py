@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from blog import links
+from blog.comments.pages import locate_comment
 from blog.database import begin_write
 from blog.extensions import db
 from blog.mail import outbox
@@ -187,8 +188,6 @@ def _confirmation_message(comment: Comment, settings: Settings) -> Mail:
 
 
 def _context(comment: Comment, settings: Settings) -> dict[str, object]:
-    from blog.comments.pages import locate_comment  # it needs blog.comments.policy, which needs us
-
     post = comment.post
     post_url = _absolute(url_for("public.post", slug=post.slug))
     queue = url_for("moderation.queue", status=comment.status.value, post=post.id)

@@ -9,7 +9,7 @@ moderation events and reports. Reports do not store an email address: those file
 addresses the comments were sent from lose that address. With ``delete_text`` the comments go
 too: deleted for good when no approved reply hangs on them, otherwise their text becomes "This
 comment was deleted." so that the thread keeps its shape. Counts move through
-:mod:`blog.comments.counts` in the same transaction.
+:mod:`blog.comments.transitions` in the same transaction.
 
 IP retention shortens every stored IP address older than the setting: the comments', the
 reports', and those quoted in held reasons and moderation events (a clean-up by IP, a
@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from blog.comments.purge import remove_comments
 from blog.comments.revisions import revisions_of
 from blog.comments.spam import learning as spam_learning
 from blog.comments.spam.features import Sample, host_of
+from blog.comments.transitions import remove_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import (
@@ -213,6 +213,35 @@ class Erasure:
     reports: int = 0  # reports filed from the comments' IP addresses, that address emptied
 
 
+def _doomed_and_kept(
+    comments: list[Comment], delete_text: bool
+) -> tuple[list[Comment], list[Comment]]:
+    """Which comments go for good and which stay anonymized: with ``delete_text``, only those
+    holding approved replies stay (the thread keeps its shape)."""
+    if not delete_text:
+        return [], comments
+    holding = _holding_approved_replies(comments)
+    return [c for c in comments if c.id not in holding], [c for c in comments if c.id in holding]
+
+
+def _anonymize(kept: list[Comment], traces: Sequence[str], deleted_html: str | None) -> None:
+    """Remove the author's fields from the comments, their traces from the held reasons, and
+    with ``deleted_html`` the text."""
+    for comment in kept:
+        comment.author_name = ANONYMOUS
+        comment.author_email = ""
+        comment.author_url = ""
+        comment.ip_address = ""
+        comment.user_agent = ""
+        comment.user_id = None
+        comment.notify_replies = False
+        comment.notify_approved = False
+        comment.held_reason = _strike(comment.held_reason, traces)
+        if deleted_html is not None:
+            comment.body_source = DELETED_TEXT
+            comment.body_html = deleted_html
+
+
 def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
     """Anonymize every comment of the address (and delete them with ``delete_text``); commit.
 
@@ -230,12 +259,7 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
         return Erasure(email, 0, 0, 0, 0)
     traces = _traces(email, comments)
     ips = _full_ips(comments)
-    doomed: list[Comment] = []
-    kept = comments
-    if delete_text:
-        holding = _holding_approved_replies(comments)
-        doomed = [c for c in comments if c.id not in holding]
-        kept = [c for c in comments if c.id in holding]
+    doomed, kept = _doomed_and_kept(comments, delete_text)
     deleted_html = sanitize_comment(DELETED_TEXT)
     approved = sum(1 for c in doomed if c.status == CommentStatus.APPROVED)
     # The spam filter forgets them as they were and the website's name (before events go).
@@ -245,19 +269,7 @@ def erase_personal_data(raw_email: str, delete_text: bool = False) -> Erasure:
     revisions += [(c, None) for c in doomed]
     spam_learning.revise_examples(revisions, {host_of(c.author_url) for c in comments})
     remove_comments(doomed)
-    for comment in kept:
-        comment.author_name = ANONYMOUS
-        comment.author_email = ""
-        comment.author_url = ""
-        comment.ip_address = ""
-        comment.user_agent = ""
-        comment.user_id = None
-        comment.notify_replies = False
-        comment.notify_approved = False
-        comment.held_reason = _strike(comment.held_reason, traces)
-        if delete_text:
-            comment.body_source = DELETED_TEXT
-            comment.body_html = deleted_html
+    _anonymize(kept, traces, deleted_html if delete_text else None)
     _strike_events([c.id for c in kept], traces)
     _erase_revisions([c.id for c in kept], delete_text)
     reports = _erase_reports([c.id for c in kept], ips, traces)

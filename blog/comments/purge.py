@@ -1,45 +1,17 @@
-"""Deleting comments for good: one at a time from the queue, or old spam and trash in bulk."""
+"""Purging old spam, trash and unconfirmed comments in bulk (``flask blog purge``); the deletion
+itself, with its count, is :func:`blog.comments.transitions.remove_comments`."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
-from blog.comments.counts import apply_count_delta, count_delta
+from blog.comments.transitions import remove_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, utcnow
-
-
-def remove_comments(comments: Sequence[Comment]) -> None:
-    """Delete comments for good, in the caller's transaction; their events go with them.
-
-    Replies move up to the deleted comment's parent (WordPress's behaviour), so a thread keeps
-    its shape. The parent is read inside each UPDATE, so deleting a comment and its parent in
-    one go re-parents the replies to the nearest survivor.
-    """
-    deltas: dict[int, int] = defaultdict(int)
-    for comment in comments:
-        deltas[comment.post_id] += count_delta(comment.status, None)
-        grandparent = select(Comment.parent_id).where(Comment.id == comment.id).scalar_subquery()
-        db.session.execute(
-            update(Comment)
-            .where(Comment.parent_id == comment.id)
-            .values(parent_id=grandparent)
-            .execution_options(synchronize_session=False)
-        )
-    if comments:
-        db.session.execute(
-            delete(Comment)
-            .where(Comment.id.in_([c.id for c in comments]))
-            .execution_options(synchronize_session=False)
-        )
-    for post_id in sorted(deltas):
-        apply_count_delta(post_id, deltas[post_id])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal,
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.elements import True_
 
-from blog.comments.policy import moderation_scope
+from blog.comments.moderation import moderation_scope
 from blog.comments.reports import reports_of
 from blog.comments.revisions import revisions_of
 from blog.comments.spam import filter as spam
@@ -123,22 +123,35 @@ def moderation_queue(
         raise PageNotFound(str(where.page))
     page_params = {**params, "limit": per_page, "offset": (where.page - 1) * per_page}
     items = list(db.session.scalars(statements.items, page_params))
+    listed = Page(items, where.page, per_page, total or 0)
+    return _with_details(where, listed, counts, capped, settings or load_settings())
+
+
+def _with_details(
+    where: QueueFilter,
+    listed: Page[Comment],
+    counts: dict[CommentStatus, int],
+    capped: bool,
+    settings: Settings,
+) -> Queue:
+    """The queue around its listed comments: their parents' names, posts' pending counts, spam
+    scores, reports and earlier texts (a query each)."""
+    items = listed.items
     parent_names = _author_names({c.parent_id for c in items if c.parent_id is not None})
     post = None
     if where.post_id is not None:
         post = items[0].post if items else db.session.get(Post, where.post_id)
-    spam_filter, spam_scores = spam.scores_for(items, settings or load_settings())
-    listed_ids = [c.id for c in items]
+    spam_filter, spam_scores = spam.scores_for(items, settings)
     return Queue(
         filter=where,
-        comments=Page(items, where.page, per_page, total or 0),
+        comments=listed,
         counts=counts,
         pending_by_post=pending_counts({c.post_id for c in items}),
         parent_names=parent_names,
         post=post,
         spam_filter=spam_filter,
         spam_scores=spam_scores,
-        reports=reports_of(listed_ids),
+        reports=reports_of([c.id for c in items]),
         revisions=revisions_of([c.id for c in items if c.edited_at is not None]),
         total_capped=capped,
     )

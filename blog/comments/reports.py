@@ -3,8 +3,9 @@
 A report names a reason (and may say more). One report per address and comment counts. When the
 reports an approved comment received since it was last approved reach the setting
 ``report_hold_threshold`` (3 by default, 0 = never), it goes back to the queue: status pending,
-held reason "held: N reports", through blog.comments.policy (event and count in the same
-transaction). A moderator who approves it again starts the count afresh.
+held reason "held: N reports" (rule 10, :func:`blog.comments.policy.decide_reported`), through
+blog.comments.transitions (event and count in the same transaction). A moderator who approves
+it again starts the count afresh.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from blog.comments import notifications
-from blog.comments.policy import change_status_locked
+from blog.comments.policy import decide_reported
+from blog.comments.transitions import change_status
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentReport, CommentStatus, ModerationEvent, Post, utcnow
@@ -110,8 +112,23 @@ def report_comment(
     if comment is None:
         db.session.rollback()
         raise ReportRejected("This comment cannot be reported.", 404)
-    counted = [CommentReport.comment_id == comment.id]
-    since = _last_approved(comment.id)
+    reports = _count_earlier(comment.id, ip) + 1
+    db.session.add(CommentReport(comment_id=comment.id, reason=reason, ip=ip, created_at=utcnow()))
+    decision = decide_reported(reports, settings)
+    if decision is not None and decision.status is not None:
+        change_status(comment, decision.status, None, decision.reason, decision.reason)
+    db.session.flush()
+    if decision is not None:
+        notifications.queue_submitted(comment_id)  # moderators hear of it as of any held one
+    db.session.commit()
+    return ReportOutcome(comment_id, reports, decision is not None)
+
+
+def _count_earlier(comment_id: int, ip: str) -> int:
+    """The comment's reports since it was last approved; ReportRejected (409, rolled back) when
+    ``ip`` sent one of them."""
+    counted = [CommentReport.comment_id == comment_id]
+    since = _last_approved(comment_id)
     if since is not None:
         counted.append(CommentReport.created_at > since)
     earlier = db.session.execute(
@@ -123,18 +140,7 @@ def report_comment(
     if ip and earlier[1]:
         db.session.rollback()
         raise ReportRejected(ALREADY, 409)
-    db.session.add(CommentReport(comment_id=comment.id, reason=reason, ip=ip, created_at=utcnow()))
-    reports = int(earlier[0]) + 1
-    threshold = settings.report_hold_threshold
-    held = bool(threshold) and reports >= threshold
-    if held:
-        comment.held_reason = f"held: {reports} reports"
-        change_status_locked(comment, CommentStatus.PENDING, None, comment.held_reason)
-    db.session.flush()
-    if held:
-        notifications.queue_submitted(comment_id)  # moderators hear of it as of any held one
-    db.session.commit()
-    return ReportOutcome(comment_id, reports, held)
+    return int(earlier[0])
 
 
 def _last_approved(comment_id: int) -> datetime | None:

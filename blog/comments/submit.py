@@ -13,44 +13,30 @@ from datetime import datetime
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import (
-    BindParameter,
-    Integer,
-    Select,
-    bindparam,
-    false,
-    func,
-    literal_column,
-    or_,
-    select,
-)
+from flask import current_app
+from sqlalchemy import Integer, Select, bindparam, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from blog.comments import notifications
-from blog.comments.confirmation import awaiting_confirmation
-from blog.comments.counts import apply_count_delta, count_delta
+from blog.comments.moderation import REPLYABLE, ModerationError, moderation_scope, set_status
 from blog.comments.policy import (
     REPLY_UNAVAILABLE,
-    REPLYABLE,
     Candidate,
-    Decision,
     History,
-    ModerationError,
     ParentFacts,
     decide,
-    duplicate_exists,
     max_thread_depth,
-    moderation_scope,
-    set_status,
+    sender_history,
 )
 from blog.comments.revisions import keep_revision
 from blog.comments.spam import filter as spam
 from blog.comments.spam.features import Sample
+from blog.comments.transitions import create_comments
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, User, digest_of_body, utcnow
+from blog.models import Comment, CommentStatus, Post, User, utcnow
 from blog.permissions import Action, can
 from blog.posts.reading import is_published, is_visible
 from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
@@ -261,12 +247,36 @@ def submit_comment(
         _CONTROL.sub("", submitter.user_agent)[:255],
     )
     fields = clean_fields(form, sender.user, settings)
-    by_moderator = sender.user is not None and can(sender.user, Action.MODERATE, post)
     now = utcnow()
-    history, parent, spam_score = History(), None, None
+    facts = _Facts(post, None, History(), None)
     if not fields.errors:
-        post, parent, history, spam_score = _checked_in_lock(post.id, fields, sender, settings, now)
-    candidate = Candidate(
+        facts = _checked_in_lock(post.id, fields, sender, settings, now)
+    candidate = _candidate(form, fields, sender, facts, now)
+    decision = decide(candidate, facts.post, settings, facts.history)
+    if decision.status is None:
+        db.session.rollback()
+        raise CommentRejected(
+            decision.reason, decision.http_status, decision.fields, decision.retry_after
+        )
+    comment = _new_comment(facts.post, form, fields, sender, now)
+    return _store(comment, decision.status, decision.reason)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules need beyond the fields, read with the post locked."""
+
+    post: Post
+    parent: ParentFacts | None
+    history: History
+    spam_score: float | None
+
+
+def _candidate(
+    form: CommentForm, fields: CleanFields, sender: Submitter, facts: _Facts, now: datetime
+) -> Candidate:
+    user = sender.user
+    return Candidate(
         name=fields.name,
         email=fields.email,
         url=fields.url,
@@ -278,23 +288,16 @@ def submit_comment(
         honeypot=form.website,
         errors=fields.errors,
         parent_requested=fields.parent_id is not None or "parent_id" in fields.errors,
-        parent=parent,
-        by_moderator=by_moderator,
-        spam_score=spam_score,
+        parent=facts.parent,
+        by_moderator=user is not None and can(user, Action.MODERATE, facts.post),
+        spam_score=facts.spam_score,
+        confirmable=user is None and bool(current_app.config.get("MAIL_SERVER")),
     )
-    decision = decide(candidate, post, settings, history)
-    if decision.status is None:
-        db.session.rollback()
-        raise CommentRejected(
-            decision.reason, decision.http_status, decision.fields, decision.retry_after
-        )
-    decision = awaiting_confirmation(decision, sender.user, fields.email, settings)
-    return _store(_new_comment(post, form, fields, sender, decision, now))
 
 
 def _checked_in_lock(
     post_id: int, fields: CleanFields, sender: Submitter, settings: Settings, now: datetime
-) -> tuple[Post, ParentFacts | None, History, float | None]:
+) -> _Facts:
     """Begin the write and lock the post; its parent, the sender's history and the spam score.
     Raises CommentRejected (404) when the post no longer takes comments."""
     begin_write()
@@ -311,9 +314,9 @@ def _checked_in_lock(
     parent = None
     if fields.parent_id is not None:
         parent = _parent_facts(fields.parent_id, max_thread_depth(settings))
-    history = _history(locked.id, fields, sender.ip_address)
+    history = sender_history(locked.id, fields.name, fields.email, fields.body, sender.ip_address)
     sample = Sample(fields.name, fields.email, fields.url, fields.body_html, sender.user_agent)
-    return locked, parent, history, spam.submission_score(sample, settings)
+    return _Facts(locked, parent, history, spam.submission_score(sample, settings))
 
 
 def _new_comment(
@@ -321,7 +324,6 @@ def _new_comment(
     form: CommentForm,
     fields: CleanFields,
     sender: Submitter,
-    decision: Decision,
     now: datetime,
 ) -> Comment:
     # Without a mail server the boxes are not shown, and a request that ticks them anyway (an
@@ -336,8 +338,6 @@ def _new_comment(
         user_id=sender.user.id if sender.user is not None else None,
         body_source=fields.body,
         body_html=fields.body_html,
-        status=decision.status,
-        held_reason=decision.reason,
         ip_address=sender.ip_address,
         user_agent=sender.user_agent,
         notify_replies=form.notify_replies and mailable,
@@ -346,25 +346,13 @@ def _new_comment(
     )
 
 
-def _store(comment: Comment) -> Comment:
-    """Add the new comment, its first moderation event and its count; queue its mail; commit."""
-    db.session.add(comment)
+def _store(comment: Comment, status: CommentStatus, reason: str) -> Comment:
+    """Add the new comment with its first status, event and count; queue its mail; commit."""
     try:
-        db.session.flush()
+        create_comments([(comment, status)], reason, reason, comment.created_at)
     except IntegrityError:  # the parent was deleted for good since it was checked
         db.session.rollback()
         raise CommentRejected(REPLY_UNAVAILABLE, 400, {"parent_id": REPLY_UNAVAILABLE}) from None
-    db.session.add(
-        ModerationEvent(
-            comment_id=comment.id,
-            from_status=None,
-            to_status=comment.status,
-            reason=comment.held_reason,
-            at=comment.created_at,
-        )
-    )
-    apply_count_delta(comment.post_id, count_delta(None, comment.status))
-    db.session.flush()
     stored_id = comment.id
     notifications.queue_submitted(stored_id)  # committed with the comment, sent after
     db.session.commit()
@@ -406,53 +394,6 @@ def _parent_facts_statement() -> Select[tuple[int, CommentStatus, int]]:
     )
     depth = select(chain.c.depth).order_by(chain.c.depth.desc()).limit(1).scalar_subquery()
     return select(Comment.post_id, Comment.status, depth).where(Comment.id == parent_id)
-
-
-def _history(post_id: int, fields: CleanFields, ip_address: str) -> History:
-    """Duplicate, last comment time and previous approval, in one query."""
-    senders = bool(ip_address) or bool(fields.email)
-    params = {
-        "post_id": post_id,
-        "name": fields.name,
-        "email": fields.email,
-        "digest": digest_of_body(fields.body),
-        "ip_address": ip_address,
-    }
-    row = db.session.execute(_history_statement(bool(fields.email), bool(ip_address)), params)
-    found = row.one()
-    return History(
-        duplicate=bool(found[0]),
-        last_comment_at=found[1] if senders else None,
-        has_approved=bool(found[2]) and bool(fields.email),
-    )
-
-
-# Built once per shape. Earns its keep: a reply POST at 9.3 ms with it, 10.9 ms without, 15 % of
-# the request (12.8 % in a second run; python -m bench.machinery, CPU per request in process,
-# SQLite, 2026-12-07; docs/benchmark.md).
-@cache
-def _history_statement(with_email: bool, with_ip: bool) -> Select[tuple[bool, object, bool]]:
-    """The history of a sender: parameters "post_id", "name", "digest" (of the body), "email"
-    (compared only ``with_email``) and "ip_address" (only ``with_ip``)."""
-    email: BindParameter[str] = bindparam("email")
-    duplicate = duplicate_exists(
-        bindparam("post_id", type_=Integer),
-        bindparam("digest", type_=Comment.body_digest.type),
-        bindparam("name", type_=Comment.author_name.type),
-        email if with_email else None,
-    )
-    senders = [Comment.ip_address == bindparam("ip_address")] if with_ip else []
-    if with_email:
-        senders.append(Comment.author_email == email)
-    # Neither an address nor an email: nothing to go by (the flood check is skipped).
-    sent_by = or_(*senders) if senders else false()
-    last = select(func.max(Comment.created_at)).where(sent_by).scalar_subquery()
-    approved = (
-        select(Comment.id)
-        .where(Comment.author_email == email, Comment.status == CommentStatus.APPROVED)
-        .exists()
-    )
-    return select(duplicate, last, approved)
 
 
 def reply_as_moderator(parent_id: int, body: str, submitter: Submitter) -> Comment:

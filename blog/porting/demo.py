@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from blog.accounts.author_slugs import public_slug
-from blog.comments.counts import apply_count_delta, count_delta
+from blog.comments.transitions import create_comments
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
+from blog.models import Comment, CommentStatus, Post, Role, User
 from blog.posts import authoring
 from blog.sanitize import sanitize_comment
 from blog.settings import load_settings, save_settings
@@ -199,26 +199,17 @@ def _post(slug: str) -> Post | None:
 
 def _approved_comments(post: Post, comments: list[tuple[str, str, str]], after: datetime) -> None:
     begin_write()
-    for offset, (name, email, body) in enumerate(comments, start=1):
-        comment = Comment(
+    made = [
+        Comment(
             post_id=post.id,
             author_name=name,
             author_email=email,
             body_source=body,
             body_html=sanitize_comment(body),
-            status=CommentStatus.APPROVED,
             created_at=after + timedelta(hours=offset * 3),
             ip_address="127.0.0.1",
         )
-        db.session.add(comment)
-        db.session.flush()
-        db.session.add(
-            ModerationEvent(
-                comment_id=comment.id,
-                from_status=None,
-                to_status=CommentStatus.APPROVED,
-                reason="demo content",
-            )
-        )
-        apply_count_delta(post.id, count_delta(None, CommentStatus.APPROVED))
+        for offset, (name, email, body) in enumerate(comments, start=1)
+    ]
+    create_comments([(c, CommentStatus.APPROVED) for c in made], "demo content")
     db.session.commit()

@@ -15,7 +15,7 @@ What becomes what:
 - Comments of every type (pingbacks too: WordPress counts them) keep their status (1 approved,
   0 pending, spam, trash) and threading; a comment is already there when its post has one with
   the same email, time (to the second) and text. Each new comment gets a ModerationEvent by the
-  system with the reason "imported", and the counts move with :mod:`blog.comments.counts`.
+  system with the reason "imported", and the counts move with :mod:`blog.comments.transitions`.
 """
 
 from __future__ import annotations
@@ -32,14 +32,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from blog.accounts.author_slugs import public_slug
-from blog.comments.counts import apply_count_delta, count_delta
+from blog.comments.transitions import create_comments
 from blog.database import begin_write
 from blog.extensions import db
 from blog.models import (
     Category,
     Comment,
     CommentStatus,
-    ModerationEvent,
     Post,
     PostStatus,
     Role,
@@ -346,7 +345,8 @@ class _Importer:
             for c in db.session.scalars(select(Comment).where(Comment.post_id == post.id))
         }
         by_wp_id: dict[int, Comment] = {}
-        added: list[tuple[Comment, int]] = []
+        added: list[tuple[Comment, CommentStatus]] = []
+        parent_wp_ids: list[int] = []
         for wxr in sorted(comments, key=lambda c: c.wp_id):
             body = clean_text(comment_text(wxr.content), 1_000_000)
             created = wxr.date or post.created_at
@@ -357,21 +357,15 @@ class _Importer:
                 continue
             comment = self._new_comment(post, wxr, body, created)
             by_wp_id[wxr.wp_id] = comment
-            added.append((comment, wxr.parent_wp_id))
-        db.session.flush()
-        for comment, parent_wp_id in added:
+            added.append(
+                (comment, COMMENT_STATUSES.get(wxr.approved.lower(), CommentStatus.PENDING))
+            )
+            parent_wp_ids.append(wxr.parent_wp_id)
+        create_comments(added, IMPORT_REASON, at=utcnow())
+        for (comment, _), parent_wp_id in zip(added, parent_wp_ids, strict=True):
             parent = by_wp_id.get(parent_wp_id)
             if parent is not None and parent is not comment:
                 comment.parent_id = parent.id
-        now = utcnow()
-        for comment, _ in added:
-            db.session.add(
-                ModerationEvent(
-                    comment_id=comment.id, to_status=comment.status, reason=IMPORT_REASON, at=now
-                )
-            )
-        db.session.flush()
-        apply_count_delta(post.id, sum(count_delta(None, c.status) for c, _ in added))
         self.report.created["comments"] += len(added)
 
     def _new_comment(self, post: Post, wxr: WxrComment, body: str, created: datetime) -> Comment:
@@ -384,12 +378,10 @@ class _Importer:
             user_id=user.id if user is not None else None,
             body_source=body,
             body_html=sanitize_comment(body),
-            status=COMMENT_STATUSES.get(wxr.approved.lower(), CommentStatus.PENDING),
             ip_address=clean_text(wxr.ip, 45),
             created_at=created,
             updated_at=created,
         )
-        db.session.add(comment)
         return comment
 
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 from flask import g, request
 
-from blog.comments.policy import ACTION_LABELS, TARGET, page_actions_for
+from blog.comments.moderation import ACTION_LABELS, keeps_it_shown, page_actions_for
 from blog.comments.queue import count_label, held_count
-from blog.models import Comment, CommentStatus, Post, User
+from blog.models import Comment, Post, User
 from blog.permissions import Action, can
 from blog.web.access import signed_in_user
 
-SHOWN = CommentStatus.APPROVED  # the status a comment keeps its place on the page with
 # The admin's own pages have their menu; the bar is for the public site.
 ADMIN_BLUEPRINTS = frozenset({"admin", "moderation"})
 
@@ -66,7 +65,7 @@ class CommentModeration:
         if comment.deleted_at is not None:
             return []
         offered = page_actions_for(comment.status)
-        return [(a.value, ACTION_LABELS[a][0], TARGET.get(a) == SHOWN) for a in offered]
+        return [(a.value, ACTION_LABELS[a][0], keeps_it_shown(a)) for a in offered]
 
 
 def comment_moderation(post: Post) -> CommentModeration | None:

@@ -23,7 +23,7 @@ from blog.comments.cleanup import (
     parse_criteria,
     preview,
 )
-from blog.comments.policy import (
+from blog.comments.moderation import (
     ACTION_LABELS,
     REPLYABLE,
     ModerationAction,

@@ -248,7 +248,7 @@ def test_reads_answer_304_until_content_changes(app: Flask, client: FlaskClient)
         again = client.get(url, headers={"If-None-Match": tags[url]})
         assert again.status_code == 304 and again.get_data() == b""
 
-    from blog.comments.policy import ModerationAction, moderate_comment
+    from blog.comments.moderation import ModerationAction, moderate_comment
 
     moderate_comment(comment.id, ModerationAction.APPROVE, None)
     for url in urls:

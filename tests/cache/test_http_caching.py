@@ -57,7 +57,7 @@ def test_approving_a_comment_invalidates_the_page_at_once(client: FlaskClient) -
 
 
 def test_bulk_sql_updates_also_invalidate(client: FlaskClient) -> None:
-    from blog.comments.counts import apply_count_delta
+    from blog.comments.transitions import apply_count_delta
 
     post = factories.make_post()
     etag = client.get("/").headers["ETag"]
@@ -271,7 +271,7 @@ def test_an_approval_keeps_the_sidebar_worked_out_but_a_new_post_shows_in_it(
 ) -> None:
     """The sidebar (its category counts read every published post) depends on posts alone:
     it is kept per posts version, which an approved comment does not move."""
-    from blog.comments.policy import ModerationAction, moderate_comment
+    from blog.comments.moderation import ModerationAction, moderate_comment
 
     app = make_app(PAGE_CACHE=False)
     with app.app_context():

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from blog.comments.cleanup import CleanupRejected, parse_criteria
-from blog.comments.counts import apply_count_delta, count_delta, find_drift
+from blog.comments.counts import find_drift
+from blog.comments.spam.learning import IMPORTED_REASON
+from blog.comments.transitions import create_comments
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
 from blog.sanitize import sanitize_comment
@@ -44,12 +46,9 @@ def add(
         author_url=url,
         body_source=body,
         body_html=sanitize_comment(body),
-        status=status,
         ip_address=ip,
     )
-    db.session.add(comment)
-    db.session.flush()
-    apply_count_delta(post.id, count_delta(None, status))
+    create_comments([(comment, status)], IMPORTED_REASON, at=comment.created_at)
     db.session.commit()
     return comment
 
@@ -154,7 +153,7 @@ def test_mark_as_spam_changes_exactly_the_matched_comments(
     assert find_drift() == []
     events = db.session.execute(
         select(ModerationEvent.comment_id, ModerationEvent.actor_id, ModerationEvent.reason).where(
-            ModerationEvent.to_status == S
+            ModerationEvent.to_status == S, ModerationEvent.from_status.is_not(None)
         )
     ).all()
     moderator_id = users[Role.MODERATOR].id

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from blog.comments.policy import ModerationAction, moderate_comments
+from blog.comments.moderation import ModerationAction, moderate_comments
 from blog.comments.submit import CommentForm, CommentRejected, Submitter, submit_comment
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role

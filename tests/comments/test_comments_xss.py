@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from blog.comments.policy import ModerationAction, moderate_comments
+from blog.comments.moderation import ModerationAction, moderate_comments
 from blog.extensions import db
 from blog.models import Comment, Role
 from blog.sanitize import COMMENT_ATTRIBUTES, COMMENT_TAGS

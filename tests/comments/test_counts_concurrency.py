@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from blog import create_app
 from blog.comments.counts import find_drift
-from blog.comments.policy import ModerationAction, moderate_comments
+from blog.comments.moderation import ModerationAction, moderate_comments
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, Role, User
 from blog.settings import save_settings

@@ -11,7 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from blog.comments.counts import find_drift
-from blog.comments.policy import ModerationAction, ModerationError, moderate_comment, set_status
+from blog.comments.moderation import (
+    ModerationAction,
+    ModerationError,
+    moderate_comment,
+    set_status,
+)
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Role, User
 from tests import factories

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select, update
 
-from blog.comments.policy import set_status
+from blog.comments.moderation import set_status
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, utcnow
 from blog.settings import load_settings

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from blog.comments.policy import Candidate, Decision, History, ParentFacts, decide
+from blog.comments.policy import (
+    WAITING_REASON,
+    Candidate,
+    Decision,
+    History,
+    ParentFacts,
+    decide,
+    decide_reported,
+)
 from blog.models import CommentStatus, Post
 from blog.sanitize import sanitize_comment
 from blog.settings import Settings
@@ -228,3 +236,44 @@ def test_the_first_rule_that_applies_wins(first: int) -> None:
         replace(KNOWN, **history),
     )
     assert decision.rule == first
+
+
+# --- Rule 9: email confirmation; rule 10: readers' reports -------------------------------------
+
+CONFIRMING = replace(OPEN, require_email_confirmation=True)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "settings", "status"),
+    [
+        (a_candidate(confirmable=True), CONFIRMING, CommentStatus.UNCONFIRMED),
+        (a_candidate(confirmable=True), replace(CONFIRMING, comment_moderation=True), "waits"),
+        (a_candidate(confirmable=True), OPEN, APPROVED),  # the setting is off
+        (a_candidate(confirmable=False), CONFIRMING, APPROVED),  # signed in, or no mail server
+        (a_candidate(confirmable=True, email=""), CONFIRMING, APPROVED),  # nowhere to write
+        (a_candidate(confirmable=True, honeypot="x"), CONFIRMING, SPAM),  # spam stays spam
+    ],
+)
+def test_an_anonymous_commenter_confirms_their_address_before_the_other_rules_apply(
+    candidate: Candidate, settings: Settings, status: CommentStatus | str
+) -> None:
+    decision = run(candidate, settings=settings)
+    if status == "waits":  # held or approved alike, it waits for the address first
+        status = CommentStatus.UNCONFIRMED
+    assert decision.status == status
+    if status == CommentStatus.UNCONFIRMED:
+        assert decision.reason == WAITING_REASON
+
+
+@pytest.mark.parametrize(
+    ("reports", "threshold", "held"), [(2, 3, False), (3, 3, True), (4, 3, True), (9, 0, False)]
+)
+def test_reports_reaching_the_threshold_send_a_comment_back_to_the_queue(
+    reports: int, threshold: int, held: bool
+) -> None:
+    decision = decide_reported(reports, Settings(report_hold_threshold=threshold))
+    if held:
+        assert decision is not None
+        assert (decision.status, decision.reason) == (PENDING, f"held: {reports} reports")
+    else:
+        assert decision is None

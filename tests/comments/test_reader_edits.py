@@ -161,7 +161,7 @@ def test_editing_an_approved_comment_sends_it_back_through_moderation_with_exact
     post = factories.make_post()
     author = reader(app)
     cid = comment_id(post_comment(author, post, name="Bo", body="Nice post."))
-    from blog.comments.policy import set_status
+    from blog.comments.moderation import set_status
 
     set_status(cid, CommentStatus.APPROVED, None, "approved")
     assert count_of(post) == 1

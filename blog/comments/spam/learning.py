@@ -4,9 +4,9 @@ A comment is an example of spam or of a good comment (ham) when it is in ``spam`
 ``approved`` and a person put it there (a moderator in the queue or the API), or it came from
 elsewhere (imported, or with no moderation event). The rules' own first decision at submission,
 the filter's included, never teaches it, so it cannot teach itself. Status changes update the
-model in their own transaction (:func:`learn_changes`, called by ``blog.comments.policy``); edits
-and
-erasures revise it (:func:`revise_examples`); :func:`retrain` rebuilds it from the comments.
+model in their own transaction (:func:`learn_changes`, called by
+``blog.comments.transitions``); edits and erasures revise it (:func:`revise_examples`);
+:func:`retrain` rebuilds it from the comments.
 """
 
 from __future__ import annotations

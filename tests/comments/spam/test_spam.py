@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from blog.comments.counts import apply_count_delta, count_delta, find_drift
-from blog.comments.policy import History, ModerationAction, decide, moderate_comments
+from blog.comments.counts import find_drift
+from blog.comments.moderation import ModerationAction, moderate_comments
+from blog.comments.policy import History, decide
 from blog.comments.spam.features import Sample, features
 from blog.comments.spam.filter import (
     HAM,
@@ -28,7 +29,8 @@ from blog.comments.spam.filter import (
     load_model,
     scores_for,
 )
-from blog.comments.spam.learning import retrain
+from blog.comments.spam.learning import IMPORTED_REASON, retrain
+from blog.comments.transitions import create_comments
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, Role, Setting, User
 from blog.settings import CONTENT_VERSION_KEY, Settings, save_settings
@@ -297,7 +299,7 @@ def test_the_filter_waits_until_it_has_seen_enough_of_each(
 
 
 def store_all(post: Post, items: Iterable[Labelled], status: CommentStatus) -> list[Comment]:
-    """Comments as an import leaves them: a status and no moderation event."""
+    """Comments as an import leaves them: a status decided elsewhere."""
     made = []
     for item in items:
         comment = Comment(
@@ -309,11 +311,8 @@ def store_all(post: Post, items: Iterable[Labelled], status: CommentStatus) -> l
             body_html=item.body_html,
             user_agent=item.user_agent,
             ip_address="192.0.2.1",
-            status=status,
         )
-        db.session.add(comment)
-        db.session.flush()
-        apply_count_delta(post.id, count_delta(None, status))
+        create_comments([(comment, status)], IMPORTED_REASON, at=comment.created_at)
         made.append(comment)
     db.session.commit()
     return made
