@@ -66,6 +66,25 @@ class PostStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
+class PostKind(enum.StrEnum):
+    """A dated post in the blog, or a page: outside the lists, feeds and date archives, served
+    at its own path (``/about/team/``) below its parent page."""
+
+    POST = "post"
+    PAGE = "page"
+
+
+class RedirectTarget(enum.StrEnum):
+    """What an old address leads to: an object (resolved to its address at request time, so a
+    later change of slug needs no update) or a fixed path."""
+
+    POST = "post"  # a post or a page
+    CATEGORY = "category"
+    TAG = "tag"
+    AUTHOR = "author"
+    PATH = "path"
+
+
 class CommentStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -196,6 +215,8 @@ class Post(Base):
             "published_at",
             "id",
         ),
+        # A page's children, and its lookup by slug within its parent.
+        Index("ix_posts_parent_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,11 +237,22 @@ class Post(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kind: Mapped[PostKind] = mapped_column(
+        _enum(PostKind, "post_kind"), default=PostKind.POST, server_default=PostKind.POST.value
+    )
+    # Pages only: the page above this one (its address is the parent's path and this slug).
+    # No foreign key: SQLite cannot add one to an existing table without copying it; deleting
+    # a page moves its children up (blog.posts.pages).
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    menu_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     author: Mapped[User] = relationship(back_populates="posts")
     primary_category: Mapped[Category | None] = relationship(foreign_keys=[primary_category_id])
     categories: Mapped[list[Category]] = relationship(secondary=post_categories)
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags)
+    @property
+    def is_page(self) -> bool:
+        return self.kind == PostKind.PAGE
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"
@@ -417,3 +449,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # given up for good
     last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Redirect(Base):
+    """An old address (a WordPress permalink, ``/?p=12``, a slug changed in the admin) and where
+    its content lives now: answered with a 301 when nothing else lives at the address."""
+
+    __tablename__ = "redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The path without its trailing slash, and ``?name=value`` for WordPress's query addresses
+    # (blog.posts.redirects.address_key): one unique index serves the lookup.
+    old_path: Mapped[str] = mapped_column(String(1000), unique=True)
+    target_kind: Mapped[RedirectTarget] = mapped_column(_enum(RedirectTarget, "redirect_target"))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_path: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Redirect {self.old_path} -> {self.target_kind} {self.target_id or self.target_path}>"
