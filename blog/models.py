@@ -250,6 +250,7 @@ class Post(Base):
     primary_category: Mapped[Category | None] = relationship(foreign_keys=[primary_category_id])
     categories: Mapped[list[Category]] = relationship(secondary=post_categories)
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags)
+
     @property
     def is_page(self) -> bool:
         return self.kind == PostKind.PAGE
@@ -467,4 +468,6 @@ class Redirect(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
-        return f"<Redirect {self.old_path} -> {self.target_kind} {self.target_id or self.target_path}>"
+        return (
+            f"<Redirect {self.old_path} -> {self.target_kind} {self.target_id or self.target_path}>"
+        )
