@@ -10,11 +10,12 @@ lead to it. Pages are few (a site has tens, not thousands), so their tree is rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import url_for
 from sqlalchemy import select, update
 
 from blog.extensions import db
+from blog.links import path_for
 from blog.models import Post, PostKind
 from blog.posts.reading import Crumb, is_published
 
@@ -67,15 +68,15 @@ def page_path(page: Post) -> str:
     return page_paths().get(page.id, page.slug)
 
 
-def page_url(page: Post) -> str:
-    return url_for("public.page", path=page_path(page))
+def page_url(page: Post, **values: Any) -> str:  # Any: url_for's values
+    return path_for("public.page", path=page_path(page), **values)
 
 
-def address_of(post: Post) -> str:
-    """Where a post or a page answers (a path of this site)."""
+def address_of(post: Post, **values: Any) -> str:  # Any: url_for's values
+    """Where a post or a page answers (a path of this site); ``values`` go to the query."""
     if post.kind == PostKind.PAGE:
-        return page_url(post)
-    return url_for("public.post", slug=post.slug)
+        return page_url(post, **values)
+    return path_for("public.post", slug=post.slug, **values)
 
 
 def find_page(path: str) -> Post | None:
@@ -96,11 +97,11 @@ def find_page(path: str) -> Post | None:
 def page_crumbs(page: Post, site_title: str) -> list[Crumb]:
     """Site title > parent pages > the page."""
     tree = _tree()
-    crumbs = [Crumb(site_title, url_for("public.home"))]
+    crumbs = [Crumb(site_title, path_for("public.home"))]
     chain = _chain_ids(page.id, tree)
     for depth, pid in enumerate(chain[:-1]):
         path = "/".join(tree[i][0] for i in chain[: depth + 1])
-        crumbs.append(Crumb(tree[pid][2], url_for("public.page", path=path)))
+        crumbs.append(Crumb(tree[pid][2], path_for("public.page", path=path)))
     crumbs.append(Crumb(page.title, None))
     return crumbs
 
@@ -113,7 +114,7 @@ def child_pages(page: Post) -> list[tuple[str, str]]:
         .where(Post.parent_id == page.id, Post.kind == PostKind.PAGE, is_published())
         .order_by(Post.menu_order, Post.title)
     )
-    return [(title, url_for("public.page", path=f"{prefix}/{slug}")) for title, slug in rows]
+    return [(title, path_for("public.page", path=f"{prefix}/{slug}")) for title, slug in rows]
 
 
 def page_rows(exclude_id: int | None = None) -> list[PageRow]:

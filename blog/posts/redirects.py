@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from flask import url_for
 from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from blog.extensions import db
+from blog.links import path_for
 from blog.models import Category, Post, Redirect, RedirectTarget, Tag, User
 from blog.posts.pages import address_of
 from blog.posts.reading import category_path, is_visible
@@ -31,6 +31,7 @@ QUERY_KEYS = ("p", "page_id", "attachment_id", "cat", "tag", "author")
 MAX_KEY = 1000
 _FEED_SUFFIX = re.compile(r"^(.*?)/feed(?:/(?:rss2?|rdf|atom))?/?$")
 _DATE_ARCHIVE = re.compile(r"^/(\d{4})(?:/(\d{1,2}))?(?:/(\d{1,2}))?/?$")
+_SITE_FEED = re.compile(r"^/(comments/)?feed/(rss2?|rdf|atom)/?$")
 _FEEDS = {"rss2": "rss", "rss": "rss", "rdf": "rss", "atom": "atom"}
 _COMMENT_FEEDS = {"comments-rss2": "rss", "comments-atom": "atom"}
 
@@ -61,8 +62,7 @@ def key_of_url(url: str, site_url: str) -> str | None:
         return None
     if not parts.netloc and not parts.path.startswith("/"):
         return None
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
-    return address_key(unquote(parts.path), query)
+    return address_key(unquote(parts.path), dict(parse_qsl(parts.query)))
 
 
 def _host(netloc: str) -> str:
@@ -164,12 +164,12 @@ def target_url(redirect: Redirect) -> str | None:
         return address_of(post) if post is not None and is_visible(post) else None
     if kind == RedirectTarget.CATEGORY:
         category = db.session.get(Category, target_id)
-        return url_for("public.category", path=category_path(category)) if category else None
+        return path_for("public.category", path=category_path(category)) if category else None
     if kind == RedirectTarget.TAG:
         tag = db.session.get(Tag, target_id)
-        return url_for("public.tag", slug=tag.slug) if tag else None
+        return path_for("public.tag", slug=tag.slug) if tag else None
     user = db.session.get(User, target_id)
-    return url_for("public.author", slug=user.slug) if user is not None else None
+    return path_for("public.author", slug=user.slug) if user is not None else None
 
 
 def recorded(key: str) -> str | None:
@@ -199,11 +199,11 @@ def _feed_of_recorded(key: str) -> str | None:
     if found.target_kind == RedirectTarget.CATEGORY:
         category = db.session.get(Category, found.target_id)
         if category is not None:
-            return url_for("discovery.category_feed", path=category_path(category), fmt="rss")
+            return path_for("discovery.category_feed", path=category_path(category), fmt="rss")
     if found.target_kind == RedirectTarget.POST:
         post = db.session.get(Post, found.target_id)
         if post is not None and is_visible(post):
-            return url_for("discovery.post_comments_feed", slug=post.slug, fmt="rss")
+            return path_for("discovery.post_comments_feed", slug=post.slug, fmt="rss")
     return None
 
 
@@ -211,20 +211,24 @@ def wordpress_address(path: str, query: Mapping[str, str]) -> str | None:
     """Addresses every WordPress site has, which need no row: its admin and sign-in, its feeds
     and search by query, its date archives."""
     if path.startswith("/wp-admin"):
-        return url_for("admin.dashboard")
+        return path_for("admin.dashboard")
     if path.startswith("/wp-login.php"):
-        return url_for("auth.login")
+        return path_for("auth.login")
+    site_feed = _SITE_FEED.match(path)
+    if site_feed is not None:
+        endpoint = "discovery.comments_feed" if site_feed[1] else "discovery.posts_feed"
+        return path_for(endpoint, fmt=_FEEDS[site_feed[2]])
     feed = query.get("feed", "")
     if feed in _FEEDS:
-        return url_for("discovery.posts_feed", fmt=_FEEDS[feed])
+        return path_for("discovery.posts_feed", fmt=_FEEDS[feed])
     if feed in _COMMENT_FEEDS:
-        return url_for("discovery.comments_feed", fmt=_COMMENT_FEEDS[feed])
+        return path_for("discovery.comments_feed", fmt=_COMMENT_FEEDS[feed])
     if query.get("s", "").strip():
-        return url_for("discovery.search_results", q=query["s"])
+        return path_for("discovery.search_results", q=query["s"])
     matched = _DATE_ARCHIVE.match(path)
     if matched is not None and 1 <= int(matched[2] or 1) <= 12:
         year = int(matched[1])
         if matched[2]:
-            return url_for("public.date_archive", year=year, month=int(matched[2]))
-        return url_for("public.date_archive", year=year)
+            return path_for("public.date_archive", year=year, month=int(matched[2]))
+        return path_for("public.date_archive", year=year)
     return None

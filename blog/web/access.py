@@ -58,6 +58,7 @@ def authorize(action: Action, obj: Post | Comment) -> None:
 ADMIN_MENU = [
     ("admin.dashboard", "Dashboard", Action.ACCESS_ADMIN),
     ("admin.posts", "Posts", Action.CREATE_POST),
+    ("admin.pages_list", "Pages", Action.MANAGE_CATEGORIES),
     ("moderation.queue", "Comments", Action.MODERATE),
     ("admin.categories", "Categories", Action.MANAGE_CATEGORIES),
     ("admin.users", "Users", Action.MANAGE_USERS),

@@ -12,6 +12,7 @@ from blog.links import absolute, this_page
 from blog.models import Category
 from blog.posts import reading as posts
 from blog.posts.menus import menu_items
+from blog.posts.pages import address_of
 from blog.settings import Settings, current_settings_and_version
 from blog.web.access import admin_menu
 from blog.web.commenter import remembered_commenter
@@ -123,6 +124,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(remembered_commenter, "remembered_commenter")
     app.add_template_global(admin_menu, "admin_menu")
     app.add_template_global(menu_items, "site_menu")
+    app.add_template_global(address_of, "address_of")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)

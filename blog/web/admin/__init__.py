@@ -29,6 +29,7 @@ SESSION_EXPIRED = (
 FORM_ENDPOINTS = {
     "admin.post_new",
     "admin.post_edit",
+    "admin.page_new",
     "admin.categories",
     "admin.category_edit",
     "admin.user_new",
@@ -56,7 +57,7 @@ def parse_id(raw: str | None, what: str) -> int | None:
 
 
 # The forms that come back filled in, 403, when sent from another site (blog.web.origin).
-CROSS_SITE_FORM_ENDPOINTS = {"admin.post_new", "admin.post_edit"}
+CROSS_SITE_FORM_ENDPOINTS = {"admin.post_new", "admin.post_edit", "admin.page_new"}
 
 
 def csrf_expired() -> bool:
@@ -106,4 +107,4 @@ def _private(response: Response) -> Response:
     return response
 
 
-from blog.web.admin import categories, dashboard, posts, settings, users  # noqa: E402, F401
+from blog.web.admin import categories, dashboard, pages, posts, settings, users  # noqa: E402, F401

@@ -10,9 +10,9 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from blog.extensions import db
-from blog.models import Post, PostStatus, Role, User
+from blog.models import Post, PostKind, PostStatus, Role, User
 from blog.permissions import ALL, Action, can, scope
-from blog.posts import authoring
+from blog.posts import authoring, pages
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
 from blog.posts.reading import PageNotFound, parse_page
@@ -29,6 +29,7 @@ FIELD_MESSAGES = {
     "author": "Choose an author from the list.",
     "status": "Choose Draft or Published.",
     "published_at": "Enter a date and time such as 2025-03-01 09:30 (UTC), or leave it empty.",
+    "parent": "Choose the parent from the list of pages.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -94,6 +95,7 @@ def _values_of(post: Post) -> dict[str, Any]:
         "published_at": post.published_at.strftime(DATE_INPUT) if post.published_at else "",
         "comments_open": "y" if post.comments_open else "",
         "author": str(post.author_id),
+        "parent": str(post.parent_id or ""),
     }
 
 
@@ -116,20 +118,26 @@ FIELDS = (
     "published_at",
     "comments_open",
     "author",
+    "parent",
 )
 
 
-def _page(
+def form_page(
     post: Post | None,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     message: str = "",
     preview: str | None = None,
     status: int = 200,
+    kind: PostKind = PostKind.POST,
 ) -> tuple[str, int]:
     user = actor()
+    kind = post.kind if post is not None else kind
     page = render_template(
         "admin/post_form.html",
+        is_page=kind == PostKind.PAGE,
+        parents=pages.page_rows(exclude_id=post.id if post else None),
+        page_url=pages.page_url(post) if post is not None and post.is_page else None,
         post=post,
         state=post_state(post) if post is not None else None,
         values=values,
@@ -143,7 +151,7 @@ def _page(
     return page, status
 
 
-def _changes(form: PostForm) -> authoring.PostChanges:
+def _changes(form: PostForm, kind: PostKind) -> authoring.PostChanges:
     return authoring.PostChanges(
         title=form.title.data or "",
         body=form.body.data or "",
@@ -157,30 +165,34 @@ def _changes(form: PostForm) -> authoring.PostChanges:
         published_at=form.published_at.data,
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
+        kind=kind,
+        parent_id=form.parent.data,
     )
 
 
-def _submitted(post: Post | None) -> Response | tuple[str, int]:
-    """Handle a POST of the post form: preview, or save and go back to the form."""
+def submit_form(post: Post | None, kind: PostKind = PostKind.POST) -> Response | tuple[str, int]:
+    """Handle a POST of the post (or page) form: preview, or save and go back to the form."""
     form = PostForm()
     values = _typed()
     # A refused request (blog.web.admin: stale token, another site) never saves, whatever
     # its fields.
     if csrf_expired() or not form.validate_on_submit():
         if csrf_failed(form) or csrf_expired():
-            return _page(post, values, first_errors(form), form_refusal(), status=400)
+            return form_page(
+                post, values, first_errors(form), form_refusal(), status=400, kind=kind
+            )
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
-        return _page(post, values, errors, "The post was not saved.", status=400)
-    changes = _changes(form)
+        return form_page(post, values, errors, "The post was not saved.", status=400, kind=kind)
+    changes = _changes(form, kind)
     try:
         if request.form.get("action") == "preview":
-            return _page(post, values, preview=authoring.preview_html(changes.body))
+            return form_page(post, values, preview=authoring.preview_html(changes.body), kind=kind)
         if post is None:
             saved = authoring.write_post(actor(), changes)
         else:
             saved = authoring.update_post(actor(), post, changes)
     except authoring.PostRejected as rejected:
-        return _page(post, values, rejected.fields, rejected.message, status=400)
+        return form_page(post, values, rejected.fields, rejected.message, status=400, kind=kind)
     state = post_state(saved)
     if state == PostState.PUBLISHED:
         flash("Post published.", "success")
@@ -195,8 +207,10 @@ def _submitted(post: Post | None) -> Response | tuple[str, int]:
 @require(Action.CREATE_POST)
 def post_new() -> Response | tuple[str, int]:
     if request.method == "POST":
-        return _submitted(None)
-    return _page(None, {"status": PostStatus.DRAFT.value, "comments_open": "y", "categories": []})
+        return submit_form(None)
+    return form_page(
+        None, {"status": PostStatus.DRAFT.value, "comments_open": "y", "categories": []}
+    )
 
 
 @bp.route(f"/posts/<{ID}:post_id>/edit", methods=["GET", "POST"])
@@ -205,8 +219,8 @@ def post_edit(post_id: int) -> Response | tuple[str, int]:
     post = _load(post_id)
     authorize(Action.EDIT_POST, post)
     if request.method == "POST":
-        return _submitted(post)
-    return _page(post, _values_of(post))
+        return submit_form(post)
+    return form_page(post, _values_of(post))
 
 
 @bp.route(f"/posts/<{ID}:post_id>/delete", methods=["GET", "POST"])
