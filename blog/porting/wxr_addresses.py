@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from blog.extensions import db
 from blog.links import path_for
@@ -75,9 +75,20 @@ def _page_parents(imported: Imported) -> None:
             continue
         parent = imported.posts.get(item.parent_wp_id)
         if parent is not None and parent.kind == PostKind.PAGE and parent is not page:
-            page.parent_id = parent.id
-        page.menu_order = item.menu_order
+            _keep_modified(page, parent_id=parent.id)
+
+
+def _keep_modified(post: Post, **values: object) -> None:
+    """Change an imported post in SQL, keeping WordPress's modification time (updated_at's
+    onupdate would make it the import's)."""
     db.session.flush()
+    db.session.execute(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(updated_at=Post.updated_at, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(post)
 
 
 # --- redirects -----------------------------------------------------------------------------
@@ -185,7 +196,7 @@ def _rewrite_links(imported: Imported, addresses: dict[str, str]) -> None:
 
     def rewrite(match: re.Match[str]) -> str:
         found = new_address(match[3], site, addresses)
-        if found is None:
+        if found is None or found == match[3]:
             return match[0]
         imported.report_created["links rewritten"] += 1
         return f"{match[1]}{match[2]}{found}{match[2]}"
@@ -193,12 +204,11 @@ def _rewrite_links(imported: Imported, addresses: dict[str, str]) -> None:
     for post in imported.new_posts:
         source = _LINK.sub(rewrite, post.body_source)
         if source != post.body_source:
-            automatic = html_to_text(post.body_html, limit=300)
-            post.body_source = source
-            post.body_html = render_markdown(source)
-            if post.excerpt == automatic:
-                post.excerpt = html_to_text(post.body_html, limit=300)
-    db.session.flush()
+            body_html = render_markdown(source)
+            excerpt = post.excerpt
+            if excerpt == html_to_text(post.body_html, limit=300):  # made from the body
+                excerpt = html_to_text(body_html, limit=300)
+            _keep_modified(post, body_source=source, body_html=body_html, excerpt=excerpt)
 
 
 # --- the menu ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from email.utils import format_datetime
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -28,6 +27,7 @@ from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, PostStatus, Tag, User, utcnow
 from blog.porting.wxr_import import SOURCE_META_KEY
 from blog.posts.feeds import xml_safe
+from blog.posts.pages import address_of
 from blog.posts.reading import category_chain
 
 WXR_VERSION = "1.2"
@@ -174,7 +174,7 @@ class _Writer:
     def item(self, post: Post, comments: list[Comment]) -> None:
         # url_for's path holds the site's own path already (the script root): the origin only.
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.site))
-        link = origin + url_for("public.post", slug=post.slug)
+        link = origin + address_of(post)
         published = post.status == PostStatus.PUBLISHED and post.published_at is not None
         date = post.published_at if published else post.created_at
         if not published:
@@ -201,9 +201,9 @@ class _Writer:
         self.element("wp:ping_status", cdata("closed"))
         self.element("wp:post_name", cdata(post.slug))
         self.element("wp:status", cdata(status))
-        self.element("wp:post_parent", "0")
-        self.element("wp:menu_order", "0")
-        self.element("wp:post_type", cdata("post"))
+        self.element("wp:post_parent", str(post.parent_id or 0))
+        self.element("wp:menu_order", str(post.menu_order))
+        self.element("wp:post_type", cdata(post.kind.value))
         self.element("wp:post_password", cdata(""))
         self.element("wp:is_sticky", "0")
         ordered = [post.primary_category] if post.primary_category in post.categories else []

@@ -351,6 +351,7 @@ class _Importer:
             primary_category=primary,
             tags=[] if page else list(dict.fromkeys(self._tag(t) for t in item.tags)),
             kind=PostKind.PAGE if page else PostKind.POST,
+            menu_order=item.menu_order,
             status=PostStatus.PUBLISHED if published else PostStatus.DRAFT,
             published_at=created if published else None,
             created_at=created,

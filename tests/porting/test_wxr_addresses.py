@@ -11,6 +11,7 @@ links between posts, absolute (with and without ``www.``) and root-relative.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -153,6 +154,8 @@ def test_links_inside_content_lead_to_the_new_addresses(client: FlaskClient, sit
     assert 'src="https://old.example.org/wp-content/uploads/2023/05/photo.jpg"' in hello.body_html
     assert 'href="/blog/hello-world/"' in post("second-post").body_html
     assert 'href="/category/news/"' in post("second-post").body_html
+    assert hello.updated_at == datetime(2023, 5, 4, 9, 0, tzinfo=UTC)  # WordPress's, kept
+    assert post("team").updated_at == datetime(2023, 1, 2, 8, 0, tzinfo=UTC)
 
 
 def test_the_largest_menu_becomes_the_site_menu(client: FlaskClient, site: Any) -> None:
