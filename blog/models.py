@@ -207,13 +207,15 @@ class Post(Base):
     __table_args__ = (
         # Published posts, newest first. The id makes it cover counts and joins on PostgreSQL
         # (index-only scans) and completes the order (published_at DESC, id DESC).
-        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+        # The kind last: the lists leave pages out (reading.is_listed) and stay index-only.
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id", "kind"),
         Index(
             "ix_posts_author_id_status_published_at_id",
             "author_id",
             "status",
             "published_at",
             "id",
+            "kind",
         ),
         # A page's children, and its lookup by slug within its parent.
         Index("ix_posts_parent_id", "parent_id"),

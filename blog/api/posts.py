@@ -180,6 +180,8 @@ def _current(post: Post) -> authoring.PostChanges:
         status=post.status,
         published_at=post.published_at,
         comments_open=post.comments_open,
+        kind=post.kind,
+        parent_id=post.parent_id,  # a page stays below its parent
     )
 
 
