@@ -20,9 +20,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from blog.extensions import db
-from blog.models import Category, Post, PostKind, PostStatus, Redirect, Role, Setting, User
+from blog.models import (
+    Category,
+    Post,
+    PostKind,
+    PostStatus,
+    Redirect,
+    RedirectTarget,
+    Role,
+    Setting,
+    User,
+)
 from blog.posts.authoring import PostChanges, update_post
 from blog.posts.categories import update_category
+from blog.posts.redirects import add_redirect, recorded
 from tests import factories
 from tests.paths import FIXTURES
 
@@ -289,3 +300,15 @@ def test_admin_edits_the_menu_as_an_ordered_list(
     form["site_menu"] = "no address here"
     refused = admin.post("/admin/settings/", data=form)
     assert refused.status_code == 400 and "Line 1" in refused.get_data(as_text=True)
+
+
+def test_recorded_paths_never_chain_or_loop(app: Flask) -> None:
+    with app.test_request_context():
+        assert add_redirect("/a", RedirectTarget.PATH, target_path="/b/")
+        assert add_redirect("/b", RedirectTarget.PATH, target_path="/c/")
+        assert recorded("/a") == recorded("/b") == "/c/"  # A -> B, B -> C: A -> C
+        assert not add_redirect("/b", RedirectTarget.PATH, target_path="/c/")  # already so
+        add_redirect("/c", RedirectTarget.PATH, target_path="/a/")  # C -> A would close a loop
+        assert recorded("/a") is None  # A lives again: it leads nowhere
+        assert recorded("/b") == recorded("/c") == "/a/"
+        assert not add_redirect("/d", RedirectTarget.PATH, target_path="/d/")  # to itself
