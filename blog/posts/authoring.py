@@ -428,6 +428,8 @@ def _addresses(post: Post | None) -> dict[int, str]:
 
 
 def _record_moves(post: Post, before: dict[int, str]) -> None:
+    """After a save (flushed here): each address in ``before`` that moved leads to its post."""
+    db.session.flush()
     after = _addresses(post) if before else {}
     for target_id, old in before.items():
         new = after.get(target_id)
@@ -469,7 +471,6 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post.status = changes.status
         post.published_at = published_at
         post.comments_open = changes.comments_open
-        db.session.flush()
         _record_moves(post, before)
         db.session.commit()
     except IntegrityError:

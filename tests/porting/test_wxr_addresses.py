@@ -35,6 +35,7 @@ from blog.posts.authoring import PostChanges, update_post
 from blog.posts.categories import update_category
 from blog.posts.redirects import add_redirect, recorded
 from tests import factories
+from tests.commenting import comment_id, post_comment, reader
 from tests.paths import FIXTURES
 
 SITE = FIXTURES / "wordpress-site.xml"
@@ -312,3 +313,12 @@ def test_recorded_paths_never_chain_or_loop(app: Flask) -> None:
         assert recorded("/a") is None  # A lives again: it leads nowhere
         assert recorded("/b") == recorded("/c") == "/a/"
         assert not add_redirect("/d", RedirectTarget.PATH, target_path="/d/")  # to itself
+
+
+def test_a_reader_replies_on_a_page_that_allows_it(app: Flask, site: Any) -> None:
+    anonymous = reader(app)
+    response = post_comment(anonymous, "about", body="Glad to meet you.")
+    assert comment_id(response)
+    assert anonymous.get(response.headers["Location"]).headers["Location"].startswith("/about/")
+    assert "Glad to meet you." in anonymous.get("/about/").get_data(as_text=True)
+    assert post_comment(reader(app), "team").status_code == 403  # comments closed there
