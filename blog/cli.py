@@ -293,12 +293,14 @@ def export_wxr_command(file: TextIO) -> None:
     from flask import current_app
 
     from blog.porting.wxr_export import export_wxr
+    from blog.posts.menus import menu_items
     from blog.settings import load_settings
 
     site_url = current_app.config.get("SITE_URL") or "http://localhost"
     settings = load_settings()
+    menu = menu_items(settings.site_menu)
     with current_app.test_request_context(base_url=site_url):
-        counts = export_wxr(file, site_url, settings.site_title, settings.tagline)
+        counts = export_wxr(file, site_url, settings.site_title, settings.tagline, menu)
     click.echo(
         f"exported {counts.posts} post(s), {counts.comments} comment(s), {counts.authors} "
         f"author(s), {counts.categories} categories and {counts.tags} tags; links use {site_url}",

@@ -243,6 +243,9 @@ def _menu_link(imported: Imported, item: WxrItem, addresses: dict[str, str]) -> 
     elif kind == "custom":
         url = meta.get("_menu_item_url", "").strip()
         new = new_address(url, imported.site, addresses)
+        if new is None and key_of_url(url, imported.site) is not None:  # the site's own
+            parts = urlsplit(url)
+            new = parts.path + (f"?{parts.query}" if parts.query else "")
         return (new or url, "") if url.startswith(("http://", "https://", "/")) else ("", "")
     return "", ""
 

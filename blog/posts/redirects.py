@@ -48,7 +48,9 @@ def address_key(path: str, query: Mapping[str, str] | None = None) -> str | None
         if value:
             path = f"{path}?{name}={value}"
             break
-    return path if len(path) <= MAX_KEY and "\x00" not in path else None
+    # Bytes, not characters: PostgreSQL's index takes at most about 2,700 bytes an entry.
+    fits = len(path.encode("utf-8", "surrogatepass")) <= MAX_KEY
+    return path if fits and "\x00" not in path else None
 
 
 def key_of_url(url: str, site_url: str) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -322,3 +323,19 @@ def test_a_reader_replies_on_a_page_that_allows_it(app: Flask, site: Any) -> Non
     assert anonymous.get(response.headers["Location"]).headers["Location"].startswith("/about/")
     assert "Glad to meet you." in anonymous.get("/about/").get_data(as_text=True)
     assert post_comment(reader(app), "team").status_code == 403  # comments closed there
+
+
+def test_export_and_import_again_keeps_pages_parents_and_menu(
+    app: Flask, site: Any, tmp_path: Path
+) -> None:
+    menu = json.loads(db.session.get(Setting, "site_menu").value)
+    exported = tmp_path / "export.xml"
+    assert run(app, "export-wxr", str(exported)).exit_code == 0
+    db.session.remove()
+    db.drop_all()
+    db.create_all()
+    again = run(app, "import-wxr", str(exported))
+    assert again.exit_code == 0, again.output
+    assert "pages: 3 imported" in again.output
+    assert post("team").parent_id == post("about").id
+    assert json.loads(db.session.get(Setting, "site_menu").value) == menu
