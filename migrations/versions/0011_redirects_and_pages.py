@@ -24,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 
+_LISTED_AT = sa.text('coalesce(published_at, created_at)')
 _LIST_INDEXES = (
     ('ix_posts_status_published_at_id', ['status', 'published_at', 'id']),
     ('ix_posts_author_id_status_published_at_id', ['author_id', 'status', 'published_at', 'id']),
@@ -57,12 +58,16 @@ def upgrade():
     for name, columns in _LIST_INDEXES:
         op.drop_index(name, table_name='posts')
         op.create_index(name, 'posts', [*columns, 'kind'], unique=False)
+    op.drop_index('ix_posts_listed_at_id', table_name='posts')
+    op.create_index('ix_posts_listed_at_id', 'posts', [_LISTED_AT, 'id', 'kind'], unique=False)
 
 
 def downgrade():
     for name, columns in _LIST_INDEXES:
         op.drop_index(name, table_name='posts')
         op.create_index(name, 'posts', columns, unique=False)
+    op.drop_index('ix_posts_listed_at_id', table_name='posts')
+    op.create_index('ix_posts_listed_at_id', 'posts', [_LISTED_AT, 'id'], unique=False)
     op.drop_index('ix_posts_parent_id', table_name='posts')
     op.drop_column('posts', 'menu_order')
     op.drop_column('posts', 'parent_id')
