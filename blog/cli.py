@@ -304,12 +304,51 @@ def import_wxr_command(file: str) -> None:
             report = import_wxr(document, progress=bar.update)
     except WxrError as error:
         raise click.ClickException(str(error)) from None
-    for kind in ("authors", "categories", "tags", "posts", "comments"):
+    for kind in ("authors", "categories", "tags", "posts", "pages", "comments", "redirects"):
         click.echo(
             f"{kind}: {report.created[kind]} imported, {report.existing[kind]} already there"
         )
+    click.echo(
+        f"menu: {report.created['menu items']} item(s) imported"
+        + (
+            f", {report.existing['menu items']} left (a menu is set)"
+            if report.existing["menu items"]
+            else ""
+        )
+        + (
+            f", {report.existing['menu items skipped']} skipped (nothing to lead to)"
+            if report.existing["menu items skipped"]
+            else ""
+        )
+    )
+    click.echo(f"links to old addresses rewritten in content: {report.created['links rewritten']}")
     for reason, count in sorted(report.skipped.items()):
         click.echo(f"skipped: {count} item(s) of type or status {reason!r}")
+
+
+@blog_cli.command("check-links")
+@click.option("--limit", default=5000, show_default=True, help="Addresses to ask at most.")
+def check_links_command(limit: int) -> None:
+    """Crawl the published site and list every internal link that does not answer 200.
+
+    Redirects that end at a page are listed too, as fine. Exit status 1 when a link is broken.
+    """
+    from flask import current_app
+
+    from blog.porting.check_links import check_links
+
+    report = check_links(current_app._get_current_object(), limit)  # type: ignore[attr-defined]
+    for url, target, source in report.redirects:
+        click.echo(f"redirect: {url} -> {target} (linked from {source})")
+    for url, status, source in report.broken:
+        click.echo(f"broken: {status} {url} (linked from {source})")
+    click.echo(
+        f"checked {report.checked} address(es): {len(report.broken)} broken, "
+        f"{len(report.redirects)} redirect(s)"
+        + (f"; stopped at the limit of {limit}" if report.truncated else "")
+    )
+    if report.broken:
+        raise SystemExit(1)
 
 
 @blog_cli.command("export-wxr")
@@ -319,12 +358,14 @@ def export_wxr_command(file: TextIO) -> None:
     from flask import current_app
 
     from blog.porting.wxr_export import export_wxr
+    from blog.posts.menus import menu_items
     from blog.settings import load_settings
 
     site_url = current_app.config.get("SITE_URL") or "http://localhost"
     settings = load_settings()
+    menu = menu_items(settings.site_menu)
     with current_app.test_request_context(base_url=site_url):
-        counts = export_wxr(file, site_url, settings.site_title, settings.tagline)
+        counts = export_wxr(file, site_url, settings.site_title, settings.tagline, menu)
     click.echo(
         f"exported {counts.posts} post(s), {counts.comments} comment(s), {counts.authors} "
         f"author(s), {counts.categories} categories and {counts.tags} tags; links use {site_url}",

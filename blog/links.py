@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context, request, url_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,6 +54,15 @@ def this_page() -> str:
     # The path as request.base_url quotes it after the host.
     root = quote(request.root_path.rstrip("/"), safe=PATH_SAFE)
     return absolute(f"{root}/{quote(request.path.lstrip('/'), safe=PATH_SAFE)}")
+
+
+def path_for(endpoint: str, **values: Any) -> str:  # Any: url_for's values
+    """``url_for``'s path, also outside a request (an import, a CLI command): built on the
+    script root of ``SITE_URL`` then."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    root = script_root(current_app.config.get("SITE_URL")) or "/"
+    return current_app.url_map.bind("localhost", script_name=root).build(endpoint, values)
 
 
 def script_root(site_url: str | None) -> str:

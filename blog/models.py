@@ -67,6 +67,25 @@ class PostStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
+class PostKind(enum.StrEnum):
+    """A dated post in the blog, or a page: outside the lists, feeds and date archives, served
+    at its own path (``/about/team/``) below its parent page."""
+
+    POST = "post"
+    PAGE = "page"
+
+
+class RedirectTarget(enum.StrEnum):
+    """What an old address leads to: an object (resolved to its address at request time, so a
+    later change of slug needs no update) or a fixed path."""
+
+    POST = "post"  # a post or a page
+    CATEGORY = "category"
+    TAG = "tag"
+    AUTHOR = "author"
+    PATH = "path"
+
+
 class CommentStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -189,14 +208,18 @@ class Post(Base):
     __table_args__ = (
         # Published posts, newest first. The id makes it cover counts and joins on PostgreSQL
         # (index-only scans) and completes the order (published_at DESC, id DESC).
-        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+        # The kind last: the lists leave pages out (reading.is_listed) and stay index-only.
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id", "kind"),
         Index(
             "ix_posts_author_id_status_published_at_id",
             "author_id",
             "status",
             "published_at",
             "id",
+            "kind",
         ),
+        # A page's children, and its lookup by slug within its parent.
+        Index("ix_posts_parent_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,11 +240,23 @@ class Post(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     comments_open: Mapped[bool] = mapped_column(Boolean, default=True)
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kind: Mapped[PostKind] = mapped_column(
+        _enum(PostKind, "post_kind"), default=PostKind.POST, server_default=PostKind.POST.value
+    )
+    # Pages only: the page above this one (its address is the parent's path and this slug).
+    # No foreign key: SQLite cannot add one to an existing table without copying it; deleting
+    # a page moves its children up (blog.posts.pages).
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    menu_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     author: Mapped[User] = relationship(back_populates="posts")
     primary_category: Mapped[Category | None] = relationship(foreign_keys=[primary_category_id])
     categories: Mapped[list[Category]] = relationship(secondary=post_categories)
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags)
+
+    @property
+    def is_page(self) -> bool:
+        return self.kind == PostKind.PAGE
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"
@@ -256,7 +291,13 @@ class PostRevision(Base):
 
 # The admin's posts list, newest first by publish date (else creation date): without it, every
 # post was read and sorted for each page (about 250 ms at 100,000 posts).
-Index("ix_posts_listed_at_id", func.coalesce(Post.published_at, Post.created_at), Post.id)
+# The kind last: the list leaves pages out, and reads it from the index.
+Index(
+    "ix_posts_listed_at_id",
+    func.coalesce(Post.published_at, Post.created_at),
+    Post.id,
+    Post.kind,
+)
 
 
 # Characters that show nothing: text differing only by them is the same text to a reader.
@@ -474,3 +515,24 @@ class Media(Base):
 
     def __repr__(self) -> str:
         return f"<Media {self.id} {self.key}>"
+
+
+class Redirect(Base):
+    """An old address (a WordPress permalink, ``/?p=12``, a slug changed in the admin) and where
+    its content lives now: answered with a 301 when nothing else lives at the address."""
+
+    __tablename__ = "redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The path without its trailing slash, and ``?name=value`` for WordPress's query addresses
+    # (blog.posts.redirects.address_key): one unique index serves the lookup.
+    old_path: Mapped[str] = mapped_column(String(1000), unique=True)
+    target_kind: Mapped[RedirectTarget] = mapped_column(_enum(RedirectTarget, "redirect_target"))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_path: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Redirect {self.old_path} -> {self.target_kind} {self.target_id or self.target_path}>"
+        )

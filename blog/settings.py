@@ -47,6 +47,7 @@ class Settings:
     report_hold_threshold: int = 3  # reports that send an approved comment back; 0 = never
     require_email_confirmation: bool = False  # anonymous comments wait for a mailed link
     show_gravatar: bool = False  # avatars from gravatar.com (a third party) instead of local ones
+    site_menu: str = ""  # the header's links, "Label | /address/" a line (blog.posts.menus)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -10,6 +10,7 @@ from blog.database import begin_write
 from blog.models import User
 from blog.permissions import Action, ensure
 from blog.posts.authoring import clean_text
+from blog.posts.menus import MenuRejected, parse_menu
 from blog.settings import InvalidSetting, Settings, coerce, save_settings, zone_names
 
 
@@ -39,6 +40,14 @@ GROUPS: list[tuple[str, list[SettingField]]] = [
                 "timezone",
                 "Dates on the site, in feeds and in the admin are shown in this zone, and the "
                 "monthly archives follow it. Choose a city in your own time zone.",
+            ),
+            SettingField(
+                "site_menu",
+                "Menu",
+                "textarea",
+                "The links at the top of every page, in order: one a line, “Label | /address/”; "
+                "start a line with - for a subitem. Empty: Home and Blog.",
+                max_length=20_000,
             ),
         ],
     ),
@@ -233,12 +242,21 @@ def _check(spec: SettingField, raw: str) -> object:
         if raw not in {key for key, _ in spec.choices}:
             raise InvalidSetting("Choose one of the options.")
         return raw
+    return _checked_text(spec, raw)
+
+
+def _checked_text(spec: SettingField, raw: str) -> str:
     text = clean_text(raw, keep_newlines=spec.kind == "textarea")
     text = text.strip() if spec.kind == "text" else text.replace("\r\n", "\n")
     if len(text) > spec.max_length:
         raise InvalidSetting(f"At most {spec.max_length:,} characters.")
     if spec.name == "site_title" and not text:
         raise InvalidSetting("The site needs a title.")
+    if spec.name == "site_menu":
+        try:
+            parse_menu(text)
+        except MenuRejected as rejected:
+            raise InvalidSetting(str(rejected)) from None
     return text
 
 

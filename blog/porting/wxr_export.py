@@ -13,24 +13,26 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, PostStatus, Tag, User, utcnow
 from blog.porting.wxr_import import SOURCE_META_KEY
 from blog.posts.feeds import xml_safe
+from blog.posts.menus import MenuItem
+from blog.posts.pages import address_of
 from blog.posts.reading import category_chain
 
 WXR_VERSION = "1.2"
+MENU_SLUG = "menu"
 NAMESPACES = {
     "excerpt": "http://wordpress.org/export/1.2/excerpt/",
     "content": "http://purl.org/rss/1.0/modules/content/",
@@ -82,8 +84,15 @@ def _wp_date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ZERO_DATE
 
 
-def export_wxr(out: TextIO, site_url: str, site_title: str, tagline: str) -> ExportCounts:
-    """Write every author, category, tag, post and comment to ``out``; links use ``site_url``.
+def export_wxr(
+    out: TextIO,
+    site_url: str,
+    site_title: str,
+    tagline: str,
+    menu: Sequence[MenuItem] = (),
+) -> ExportCounts:
+    """Write every author, category, tag, post (and page) and comment to ``out``, and the site
+    menu as WordPress's menu items; links use ``site_url``.
 
     Needs an application context that can build URLs (a request context, or SERVER_NAME).
     """
@@ -94,7 +103,10 @@ def export_wxr(out: TextIO, site_url: str, site_title: str, tagline: str) -> Exp
         categories=writer.categories(),
         tags=writer.tags(),
     )
+    if menu:
+        writer.menu_term()
     posts, comments = writer.items()
+    writer.menu(menu)
     out.write("</channel>\n</rss>\n")
     return ExportCounts(counts.authors, counts.categories, counts.tags, posts, comments)
 
@@ -181,7 +193,7 @@ class _Writer:
     def item(self, post: Post, comments: list[Comment]) -> None:
         # url_for's path holds the site's own path already (the script root): the origin only.
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.site))
-        link = origin + url_for("public.post", slug=post.slug)
+        link = origin + address_of(post)
         published = post.status == PostStatus.PUBLISHED and post.published_at is not None
         date = post.published_at if published else post.created_at
         self.line("<item>")
@@ -202,9 +214,9 @@ class _Writer:
         self.element("wp:ping_status", cdata("closed"))
         self.element("wp:post_name", cdata(post.slug))
         self.element("wp:status", cdata(_wp_status(post)))
-        self.element("wp:post_parent", "0")
-        self.element("wp:menu_order", "0")
-        self.element("wp:post_type", cdata("post"))
+        self.element("wp:post_parent", str(post.parent_id or 0))
+        self.element("wp:menu_order", str(post.menu_order))
+        self.element("wp:post_type", cdata(post.kind.value))
         self.element("wp:post_password", cdata(""))
         self.element("wp:is_sticky", "0")
         self.terms(post)
@@ -220,6 +232,44 @@ class _Writer:
             self.term("category", category.slug, category.name)
         for tag in post.tags:
             self.term("post_tag", tag.slug, tag.name)
+
+    def menu_term(self) -> None:
+        """The menu's term: WordPress's importer files menu items only under a known menu."""
+        self.line("<wp:term>")
+        self.element("wp:term_id", "1")
+        self.element("wp:term_taxonomy", cdata("nav_menu"))
+        self.element("wp:term_slug", cdata(MENU_SLUG))
+        self.element("wp:term_name", cdata("Menu"))
+        self.line("</wp:term>")
+
+    def menu(self, items: Sequence[MenuItem]) -> None:
+        """The site menu as nav_menu_item items: custom links, subitems under their parent."""
+        first = (db.session.scalar(select(func.max(Post.id))) or 0) + 1
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.site))
+        parents: list[int] = []  # the item id at each depth so far
+        for order, item in enumerate(items):
+            item_id = first + order
+            del parents[item.depth :]
+            parent = parents[-1] if parents else 0
+            parents.append(item_id)
+            url = origin + item.url if item.url.startswith("/") else item.url
+            self.line("<item>")
+            self.element("title", _escaped(item.label))
+            self.element("wp:post_id", str(item_id))
+            self.element("wp:status", cdata("publish"))
+            self.element("wp:post_name", cdata(str(item_id)))
+            self.element("wp:menu_order", str(order + 1))
+            self.element("wp:post_type", cdata("nav_menu_item"))
+            self.term("nav_menu", MENU_SLUG, "Menu")
+            for key, value in (
+                ("_menu_item_type", "custom"),
+                ("_menu_item_menu_item_parent", str(parent)),
+                ("_menu_item_object_id", str(item_id)),
+                ("_menu_item_object", "custom"),
+                ("_menu_item_url", url),
+            ):
+                self.meta(key, value)
+            self.line("</item>")
 
     def term(self, domain: str, slug: str, name: str) -> None:
         self.line(

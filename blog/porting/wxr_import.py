@@ -5,11 +5,12 @@ What becomes what:
   (a login our usernames cannot hold, such as "john smith", becomes its slug, "john-smith").
 - Categories (with their parents) and tags are matched by slug; WordPress's percent-encoded
   slugs are decoded ("%d0%bd..." becomes "н...").
-- Posts and pages become posts, matched by slug: a post whose slug already exists is taken to
-  be already imported and only its missing comments are added. Pages are filed under the
-  category "Pages". Status: publish -> published, future -> published with its future date
+- Posts and pages become posts (pages of the kind "page", below their parent page), matched by
+  slug: a post whose slug already exists is taken to be already imported and only its missing
+  comments are added. Status: publish -> published, future -> published with its future date
   (scheduled); draft, pending, private and password-protected posts -> draft; trash,
-  auto-draft, attachments, revisions, menu items and other types are skipped.
+  auto-draft, attachments, revisions and other types are skipped; the menu items make the site
+  menu, and the old addresses of everything become redirects (:mod:`.wxr_addresses`).
 - The body is WordPress's HTML with shortcodes and paragraphs applied (:func:`wordpress_html`),
   kept as the post's source and rendered through our sanitizer like any other.
 - Comments of every type (pingbacks too: WordPress counts them) keep their status (1 approved,
@@ -40,12 +41,14 @@ from blog.models import (
     Comment,
     CommentStatus,
     Post,
+    PostKind,
     PostStatus,
     Role,
     Tag,
     User,
     utcnow,
 )
+from blog.porting.wxr_addresses import Imported, finish_import
 from blog.porting.wxr_read import (
     WxrComment,
     WxrDocument,
@@ -67,7 +70,6 @@ from blog.sanitize import (
 )
 
 IMPORTED_TYPES = ("post", "page")
-PAGES_CATEGORY = "Pages"
 UNUSABLE_PASSWORD = "!"
 FALLBACK_LOGIN = "imported"
 IMPORT_REASON = "imported"
@@ -181,6 +183,8 @@ class _Importer:
         self.categories: dict[str, Category] = {}
         self.tags: dict[str, Tag] = {}
         self.category_slug_by_term_id: dict[int, str] = {}
+        self.posts_by_wp_id: dict[int, Post] = {}
+        self.new_posts: list[Post] = []
 
     def run(self, progress: Progress) -> ImportReport:
         for author in self.document.authors:
@@ -196,10 +200,30 @@ class _Importer:
             reason = item_skip_reason(item)
             if reason is None:
                 self._item(item, slug)
-            else:
+            elif reason != "nav_menu_item":  # made into the site menu
                 self.report.skipped[reason] += 1
             progress(1)
+        self._finish()
         return self.report
+
+    def _finish(self) -> None:
+        """Page parents, old addresses, links in content and the menu (.wxr_addresses)."""
+        imported = Imported(
+            document=self.document,
+            posts=self.posts_by_wp_id,
+            new_posts=self.new_posts,
+            users=self.users_by_wp_id,
+            categories=self.categories,
+            category_slugs=self.category_slug_by_term_id,
+            tags={
+                unquote(t.slug): self.tags[wordpress_slug(t.slug, t.name)]
+                for t in self.document.tags
+                if t.slug and wordpress_slug(t.slug, t.name) in self.tags
+            },
+        )
+        finish_import(imported)
+        self.report.created.update(imported.report_created)
+        self.report.existing.update(imported.report_existing)
 
     # --- people and terms ---
 
@@ -280,8 +304,14 @@ class _Importer:
 
     def _item(self, item: WxrItem, slug: str) -> None:
         post = db.session.scalars(select(Post).where(Post.slug == slug)).first()
+        kind = "pages" if item.post_type == "page" else "posts"
+        if post is not None and item.wp_id is not None:
+            self.posts_by_wp_id[item.wp_id] = post
         if post is None:
             post = self._new_post(item, slug)
+            self.new_posts.append(post)
+            if item.wp_id is not None:
+                self.posts_by_wp_id[item.wp_id] = post
             modified = post.updated_at
             self._comments(post, item.comments)
             # Moving the comment count touches updated_at (its onupdate); WordPress's own
@@ -292,18 +322,17 @@ class _Importer:
                 .values(updated_at=modified)
                 .execution_options(synchronize_session=False)
             )
-            self.report.created["posts"] += 1
+            self.report.created[kind] += 1
         else:
-            self.report.existing["posts"] += 1
+            self.report.existing[kind] += 1
             self._comments(post, item.comments)
 
     def _new_post(self, item: WxrItem, slug: str) -> Post:
         author = self._user(item.creator, item.creator, "", None)
-        categories = [self._category(t)[0] for t in item.categories]
-        if item.post_type == "page":
-            categories.insert(0, self._category(WxrTerm(None, "pages", PAGES_CATEGORY))[0])
-        categories = list(dict.fromkeys(categories)) or [default_category()]
-        primary = self._primary(item, categories)
+        page = item.post_type == "page"  # a page has no categories or tags
+        categories = [] if page else [self._category(t)[0] for t in item.categories]
+        categories = list(dict.fromkeys(categories)) or ([] if page else [default_category()])
+        primary = self._primary(item, categories) if categories else None
         source = item.meta.get(SOURCE_META_KEY)
         if source is None:
             source = wordpress_html(clean_text(item.content, 10_000_000))
@@ -320,7 +349,9 @@ class _Importer:
             author=author,
             categories=categories,
             primary_category=primary,
-            tags=list(dict.fromkeys(self._tag(t) for t in item.tags)),
+            tags=[] if page else list(dict.fromkeys(self._tag(t) for t in item.tags)),
+            kind=PostKind.PAGE if page else PostKind.POST,
+            menu_order=item.menu_order,
             status=PostStatus.PUBLISHED if published else PostStatus.DRAFT,
             published_at=created if published else None,
             created_at=created,

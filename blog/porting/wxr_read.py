@@ -89,6 +89,14 @@ class WxrItem:
     tags: list[WxrTerm] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     comments: list[WxrComment] = field(default_factory=list)
+    # Where the item lived on the old site (its permalink and its "?p=ID" guid), its parent
+    # (a page's parent page, an attachment's post) and its place among its siblings, and the
+    # navigation menus it belongs to (a nav_menu_item's).
+    link: str = ""
+    guid: str = ""
+    parent_wp_id: int = 0
+    menu_order: int = 0
+    menus: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class WxrDocument:
     categories: list[WxrTerm]
     tags: list[WxrTerm]
     items: list[WxrItem]
+    blog_url: str = ""  # wp:base_blog_url: the address the site's permalinks start with
 
 
 def read_wxr(source: str | IO[bytes]) -> WxrDocument:
@@ -147,6 +156,7 @@ def _document(channel: Element) -> WxrDocument:
         categories=[reader.category(e) for e in channel.iter(reader.tag("category"))],
         tags=[reader.tag_term(e) for e in channel.iter(reader.tag("tag"))],
         items=[reader.item(e) for e in channel.iter("item")],
+        blog_url=reader.wp(channel, "base_blog_url") or _text(channel, "link"),
     )
 
 
@@ -245,6 +255,13 @@ class _Reader:
                 for m in element.findall(self.tag("postmeta"))
             },
             comments=[self.comment(c) for c in element.findall(self.tag("comment"))],
+            link=_text(element, "link").strip(),
+            guid=_text(element, "guid").strip(),
+            parent_wp_id=_int(wp(element, "post_parent")) or 0,
+            menu_order=_int(wp(element, "menu_order")) or 0,
+            menus=[
+                (e.get("nicename") or "").strip() for e in terms if e.get("domain") == "nav_menu"
+            ],
         )
 
     def comment(self, element: Element) -> WxrComment:

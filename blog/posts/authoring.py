@@ -17,8 +17,19 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Category, Post, PostRevision, PostStatus, Tag, User, utcnow
+from blog.models import (
+    Category,
+    Post,
+    PostKind,
+    PostRevision,
+    PostStatus,
+    RedirectTarget,
+    Tag,
+    User,
+    utcnow,
+)
 from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
+from blog.posts import pages, redirects
 from blog.posts.excerpts import automatic_excerpt, typed_excerpt
 from blog.posts.media import render_post_body
 from blog.sanitize import SanitizeFailed
@@ -192,6 +203,8 @@ class PostChanges:
     published_at: datetime | None = None
     comments_open: bool = True
     author_id: int | None = None
+    kind: PostKind = PostKind.POST  # for a new one; a post never becomes a page, nor back
+    parent_id: int | None = None  # pages only: the parent page
 
 
 def changes_of(post: Post) -> PostChanges:
@@ -290,6 +303,9 @@ def delete_post(actor: User, post: Post) -> None:
     ensure(actor, Action.DELETE_POST, post)
     post_id = post.id
     begin_write()
+    found = db.session.get(Post, post_id)
+    if found is not None and found.kind == PostKind.PAGE:
+        pages.lift_children(found)
     db.session.execute(delete(Post).where(Post.id == post_id))
     db.session.commit()
 
@@ -423,6 +439,43 @@ def _publication_time(post: Post | None, changes: PostChanges) -> datetime | Non
     return published_at
 
 
+def _classified(
+    actor: User, post: Post | None, changes: PostChanges, errors: dict[str, str]
+) -> tuple[list[Category], Category | None]:
+    """A post's categories and primary one; a page has none, and a parent checked instead."""
+    kind = post.kind if post is not None else changes.kind
+    if kind == PostKind.PAGE:
+        problem = pages.parent_error(post.id if post else None, changes.parent_id)
+        if problem:
+            errors["parent"] = problem
+        return [], None
+    chosen, primary = _choose_categories(actor, changes, errors)
+    return chosen or ([] if errors else [default_category()]), primary
+
+
+def _addresses(post: Post | None) -> dict[int, str]:
+    """The redirect keys of a published post's address (a page's, and its subpages'), by id,
+    before a change: those that move are recorded as old addresses (blog.posts.redirects)."""
+    if post is None or post.status != PostStatus.PUBLISHED:
+        return {}
+    if post.kind == PostKind.PAGE:
+        return {pid: f"/{path}" for pid, path in pages.page_paths().items()}
+    return {post.id: f"/blog/{post.slug}"}
+
+
+def _record_moves(post: Post, before: dict[int, str]) -> None:
+    """After a save (flushed here): each address in ``before`` that moved leads to its post."""
+    db.session.flush()
+    after = _addresses(post) if before else {}
+    for target_id, old in before.items():
+        new = after.get(target_id)
+        if new is not None and new != old:
+            redirects.forget(redirects.address_key(new))
+            key = redirects.address_key(old)
+            if key is not None:
+                redirects.add_redirect(key, RedirectTarget.POST, target_id)
+
+
 def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
     errors: dict[str, str] = {}
     title, body, excerpt = _validate_text(changes, errors)
@@ -432,14 +485,16 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post = _require_post(post_id) if post_id is not None else None
         author_id = _checked_author(actor, post, changes, errors)
         slug = _choose_slug(title, changes.slug, post_id, errors)
-        chosen, primary = _choose_categories(actor, changes, errors)
+        chosen, primary = _classified(actor, post, changes, errors)
         if errors:
             raise PostRejected(errors)
-        chosen = chosen or [default_category()]
         published_at = _publication_time(post, changes)
+        before = _addresses(post)
         if post is None:
-            post = Post(author_id=author_id)
+            post = Post(author_id=author_id, kind=changes.kind)
             db.session.add(post)
+        if post.kind == PostKind.PAGE:
+            post.parent_id = changes.parent_id
         post.title = title
         post.slug = slug
         post.body_source = body
@@ -447,12 +502,13 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post.excerpt = excerpt or automatic_excerpt(body, body_html)
         post.author_id = author_id
         post.categories = chosen
-        post.primary_category = primary if primary in chosen else chosen[0]
-        post.tags = get_or_create_tags(changes.tags)
+        post.primary_category = primary if primary in chosen else next(iter(chosen), None)
+        post.tags = get_or_create_tags(changes.tags) if post.kind == PostKind.POST else []
         post.status = changes.status
         post.published_at = published_at
         post.comments_open = changes.comments_open
         keep_revision(post, actor)
+        _record_moves(post, before)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

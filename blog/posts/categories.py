@@ -17,6 +17,7 @@ from blog.database import begin_write, rows_changed
 from blog.extensions import db
 from blog.models import Category, Post, User, post_categories
 from blog.permissions import Action, ensure
+from blog.posts import redirects
 from blog.posts.authoring import (
     DEFAULT_CATEGORY_SLUG,
     MAX_CATEGORY_NAME,
@@ -188,7 +189,10 @@ def update_category(
         name, final, parent, description = _validated(
             name, slug, parent_id, description, category_id
         )
+        before = redirects.category_keys()
         found.name, found.slug, found.parent, found.description = name, final, parent, description
+        db.session.flush()
+        redirects.record_category_moves(before)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -21,6 +21,7 @@ from blog.models import (
     Comment,
     CommentStatus,
     Post,
+    PostKind,
     PostStatus,
     User,
     post_categories,
@@ -94,7 +95,7 @@ def post_state_counts(user: User) -> dict[str, int]:
                 func.coalesce(func.sum(case((_state_condition(s, now), 1), else_=0)), 0)
                 for s in PostState.ALL
             ),
-        ).where(post_scope_filter(user, Action.EDIT_POST))
+        ).where(post_scope_filter(user, Action.EDIT_POST), Post.kind == PostKind.POST)
     ).one()
     return {"": int(row[0])} | {s: int(n) for s, n in zip(PostState.ALL, row[1:], strict=True)}
 
@@ -165,7 +166,10 @@ def post_list(
     Raises PageNotFound past the last page.
     """
     now = utcnow()
-    scoped: list[ColumnElement[bool]] = [post_scope_filter(user, Action.EDIT_POST)]
+    scoped: list[ColumnElement[bool]] = [
+        post_scope_filter(user, Action.EDIT_POST),
+        Post.kind == PostKind.POST,  # pages have a list of their own (blog.posts.pages)
+    ]
     counts = (state_counts or post_state_counts)(user)
     listed = [*scoped, *_list_conditions(where, now)]
     if where.category_id is None and where.author_id is None:

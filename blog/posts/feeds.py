@@ -23,7 +23,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, Tag, post_categories, utcnow
 from blog.posts.excerpts import automatic_excerpt
-from blog.posts.reading import category_path, descendant_ids, is_published
+from blog.posts.reading import category_path, descendant_ids, is_listed, is_published
 from blog.sanitize import html_to_text
 
 FEED_SIZE = 10  # WordPress's "Syndication feeds show the most recent 10 items"
@@ -69,7 +69,7 @@ def posts_feed(fmt: FeedFormat, site: Site, category: Category | None = None) ->
     """The newest published posts, of a category and its sub-categories when one is given."""
     stmt = (
         select(Post)
-        .where(is_published())
+        .where(is_listed())
         .options(joinedload(Post.author), selectinload(Post.categories), selectinload(Post.tags))
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(FEED_SIZE)

@@ -13,7 +13,17 @@ from sqlalchemy import Column, ColumnElement, Select, Table, and_, exists, func,
 from sqlalchemy.orm import joinedload, selectinload
 
 from blog.extensions import db
-from blog.models import Category, Post, PostStatus, Tag, User, post_categories, post_tags, utcnow
+from blog.models import (
+    Category,
+    Post,
+    PostKind,
+    PostStatus,
+    Tag,
+    User,
+    post_categories,
+    post_tags,
+    utcnow,
+)
 
 T = TypeVar("T")
 Row = TypeVar("Row", bound=tuple[object, ...])  # the columns a statement selects
@@ -66,6 +76,12 @@ def is_published(now: datetime | ColumnElement[datetime] | None = None) -> Colum
     )
 
 
+def is_listed(now: datetime | ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
+    """SQL condition for what the blog's lists, feeds and archives show: published posts, not
+    pages (a page is reached by its address and the menu)."""
+    return and_(is_published(now), Post.kind == PostKind.POST)
+
+
 def is_visible(post: Post, now: datetime | None = None) -> bool:
     """The same rule as :func:`is_published`, for a loaded post."""
     return (
@@ -95,7 +111,7 @@ LARGE_ARCHIVE = 2000
 
 
 def _filtered(stmt: Select[Row], where: PostFilter, large: bool = False) -> Select[Row]:
-    stmt = stmt.where(is_published())
+    stmt = stmt.where(is_listed())
 
     def among(table: Table, column: Column[int], ids: tuple[int, ...]) -> ColumnElement[bool]:
         if large:
@@ -210,7 +226,7 @@ def find_public_author(slug: str, now: datetime | None = None) -> User | None:
     """The author whose public slug is ``slug``, if they have a post visible now; None for
     anyone else alike (no such slug, staff with nothing published, a login name), so that
     the archive tells nothing about which accounts exist (SPEC 11)."""
-    published = select(Post.id).where(Post.author_id == User.id, is_published(now)).exists()
+    published = select(Post.id).where(Post.author_id == User.id, is_listed(now)).exists()
     return db.session.scalars(select(User).where(User.slug == slug, published)).first()
 
 
@@ -244,7 +260,7 @@ def sidebar_data(recent: int = 5) -> SidebarData:
     """What the sidebar shows on every page: recent posts and the categories that have posts."""
     recent_rows = db.session.execute(
         select(Post.title, Post.slug)
-        .where(is_published())
+        .where(is_listed())
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(recent)
     ).all()

@@ -18,8 +18,9 @@ from xml.sax.saxutils import escape
 from sqlalchemy import func, select
 
 from blog.extensions import db
-from blog.models import Category, Post, Tag, User, post_categories, post_tags
-from blog.posts.reading import is_published
+from blog.models import Category, Post, PostKind, Tag, User, post_categories, post_tags
+from blog.posts.pages import page_paths
+from blog.posts.reading import is_listed, is_published
 
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000  # the protocol's limit per file
@@ -81,14 +82,21 @@ def posts_sitemap(link: Link, number: int, per_file: int = URLS_PER_FILE) -> byt
 
 
 def post_urls(link: Link, offset: int = 0, limit: int | None = None) -> list[Url]:
+    """Visible posts and pages (each at its own address): two queries with pages, else one."""
     rows = db.session.execute(
-        select(Post.slug, Post.updated_at)
+        select(Post.id, Post.kind, Post.slug, Post.updated_at)
         .where(is_published())
         .order_by(Post.id)
         .offset(offset)
         .limit(limit)
-    )
-    return [Url(link("public.post", slug=slug), updated) for slug, updated in rows]
+    ).all()
+    paths = page_paths() if any(kind == PostKind.PAGE for _, kind, _, _ in rows) else {}
+    return [
+        Url(link("public.page", path=paths.get(pid, slug)), updated)
+        if kind == PostKind.PAGE
+        else Url(link("public.post", slug=slug), updated)
+        for pid, kind, slug, updated in rows
+    ]
 
 
 def archive_urls(link: Link) -> list[Url]:
@@ -108,7 +116,7 @@ def archive_urls(link: Link) -> list[Url]:
     author_rows = db.session.execute(
         select(User.slug, func.max(Post.updated_at))
         .join(Post, Post.author_id == User.id)
-        .where(is_published())
+        .where(is_listed())
         .group_by(User.slug)
         .order_by(User.slug)
     )

@@ -59,6 +59,7 @@ ADMIN_MENU = [
     ("admin.dashboard", "Dashboard", Action.ACCESS_ADMIN),
     ("admin.posts", "Posts", Action.CREATE_POST),
     ("admin.media_library", "Media", Action.UPLOAD_MEDIA),
+    ("admin.pages_list", "Pages", Action.MANAGE_CATEGORIES),
     ("moderation.queue", "Comments", Action.MODERATE),
     ("admin.categories", "Categories", Action.MANAGE_CATEGORIES),
     ("admin.users", "Users", Action.MANAGE_USERS),

@@ -63,7 +63,7 @@ def render_error(code: int, message: str | None = None) -> tuple[str | Response,
     return page, code
 
 
-def _http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPException:
+def http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPException:
     if error.code is None or error.code < 400:
         return error
     message = error.description if error.code not in MESSAGES else None
@@ -111,6 +111,6 @@ def _refuse_nul_bytes() -> tuple[str | Response, int] | None:
 
 def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_bytes)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(InternalServerError, _unexpected)

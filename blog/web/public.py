@@ -1,10 +1,19 @@
-"""The public reading side: home, blog, posts, archives."""
+"""The public reading side: home, blog, posts, pages, archives, and old addresses.
+
+Pages answer at their own path (``/about/team/``), which no route can claim without shadowing
+the others: they are looked up when nothing else answered, in the 404 handler, with the old
+addresses of :mod:`blog.posts.redirects` after them. Pages and redirects cost nothing to any
+other page.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from blog.cache.conditional import conditional
@@ -13,14 +22,20 @@ from blog.comments.pages import comment_section
 from blog.comments.policy import max_thread_depth
 from blog.links import this_page
 from blog.models import Post
+from blog.posts import pages, redirects
 from blog.posts import reading as posts
 from blog.posts.reading import PageNotFound, PostFilter
 from blog.posts.social import home_metadata, post_metadata
 from blog.settings import site_settings
 from blog.web.commenter import own_comment_ids
+from blog.web.errors import http_error
 from blog.web.memoized import count_published
 
 bp = Blueprint("public", __name__)
+# Only to build a page's address: pages are found by the 404 handler (see the docstring).
+bp.add_url_rule("/<path:path>/", endpoint="page", build_only=True)
+# WordPress's query names that lead elsewhere when they come to the home page.
+OLD_QUERY_NAMES = frozenset({*redirects.QUERY_KEYS, "feed", "s"})
 
 
 def _page_number() -> int:
@@ -39,7 +54,45 @@ def _render_list(template: str, where: PostFilter | None = None, **context: obje
     return render_template(template, page=page, **context)
 
 
+def old_query_address(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A home page asked with WordPress's query (``/?p=12``, ``?feed=rss2``): a 301 to where
+    that content is now, when there is such a place."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not OLD_QUERY_NAMES.isdisjoint(request.args.keys()):
+            target = redirects.resolve(request.path, request.args)
+            if target is not None:
+                return redirect(target, 301)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.app_errorhandler(NotFound)
+def not_found(error: NotFound) -> Any:
+    """A page at this path, else a 301 from an old address, else the 404 page."""
+    if request.method in ("GET", "HEAD") and not request.path.startswith(("/api/", "/static/")):
+        if request.url_rule is None and request.path.endswith("/"):
+            page = pages.find_page(request.path)
+            if page is not None:
+                return page_view(page)
+        target = redirects.resolve(request.path, request.args)
+        if target is None and not request.path.endswith("/"):  # /about: the page at /about/
+            page = pages.find_page(request.path)
+            target = pages.page_url(page) if page is not None else None
+        if target is not None:
+            return redirect(target, 301)
+    return http_error(error)
+
+
+@conditional
+def page_view(page: Post) -> str:
+    return render_post(page)
+
+
 @bp.route("/")
+@old_query_address
 @conditional
 def home() -> str:
     return _render_list("home.html", social=home_metadata(site_settings(), this_page()))
@@ -57,6 +110,9 @@ def post(slug: str) -> str | Response:
     found = posts.get_published_post(slug)
     if found is None:
         abort(404)
+    if found.is_page:  # a page reached through the posts' address (a comment's link)
+        query = request.query_string.decode("utf-8", "replace")
+        return redirect(pages.page_url(found) + (f"?{query}" if query else ""), 301)
     return render_post(found)
 
 
@@ -74,11 +130,18 @@ def render_post(found: Post, comment_form: Any = None) -> str:
     wanted = (comment_form.values.get("parent_id") if comment_form else None) or request.args.get(
         "replytocom", ""
     )
+    extra: dict[str, Any] = {}
+    if found.is_page:
+        template, crumbs = "page.html", pages.page_crumbs(found, settings.site_title)
+        extra = {"children": pages.child_pages(found), "page_url": pages.page_url(found)}
+    else:
+        template, crumbs = "post.html", posts.breadcrumbs_for(found, settings.site_title)
     return render_template(
-        "post.html",
+        template,
+        **extra,
         post=found,
         social=post_metadata(found, settings),
-        breadcrumbs=posts.breadcrumbs_for(found, settings.site_title),
+        breadcrumbs=crumbs,
         thread=section.thread,
         section=section,
         editable=editable_ids(section.comments, own, settings),

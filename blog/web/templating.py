@@ -12,6 +12,8 @@ from blog.comments.notifications import sends_mail
 from blog.links import absolute, this_page
 from blog.models import Category
 from blog.posts import reading as posts
+from blog.posts.menus import menu_items
+from blog.posts.pages import address_of
 from blog.settings import site_settings
 from blog.web.access import admin_menu
 from blog.web.admin_bar import admin_bar, comment_moderation
@@ -94,6 +96,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(sends_mail, "sends_mail")
     app.add_template_global(admin_bar, "admin_bar")
     app.add_template_global(comment_moderation, "comment_moderation")
+    app.add_template_global(menu_items, "site_menu")
+    app.add_template_global(address_of, "address_of")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "datetime")
     app.after_request(_security_headers)

@@ -7,7 +7,26 @@ routes on it when imported, here.
 
 from __future__ import annotations
 
-from blog.web.admin import categories, dashboard, media, posts, revisions, settings, users
+from blog.web.admin import (
+    categories,
+    dashboard,
+    media,
+    pages,
+    posts,
+    revisions,
+    settings,
+    users,
+)
 from blog.web.admin.blueprint import bp
 
-__all__ = ["bp", "categories", "dashboard", "media", "posts", "revisions", "settings", "users"]
+__all__ = [
+    "bp",
+    "categories",
+    "dashboard",
+    "media",
+    "pages",
+    "posts",
+    "revisions",
+    "settings",
+    "users",
+]

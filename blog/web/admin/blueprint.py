@@ -30,6 +30,7 @@ SESSION_EXPIRED = (
 FORM_ENDPOINTS = {
     "admin.post_new",
     "admin.post_edit",
+    "admin.page_new",
     "admin.categories",
     "admin.category_edit",
     "admin.user_new",
@@ -57,7 +58,7 @@ def parse_id(raw: str | None, what: str) -> int | None:
 
 
 # The forms that come back filled in, 403, when sent from another site (blog.web.origin).
-CROSS_SITE_FORM_ENDPOINTS = {"admin.post_new", "admin.post_edit"}
+CROSS_SITE_FORM_ENDPOINTS = {"admin.post_new", "admin.post_edit", "admin.page_new"}
 
 
 def csrf_expired() -> bool:

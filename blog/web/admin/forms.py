@@ -68,6 +68,7 @@ class PostForm(FlaskForm):
     )
     comments_open = BooleanField("Allow comments")
     author = SelectField("Author", coerce=optional_id, validate_choice=False)
+    parent = SelectField("Parent page", coerce=optional_id, validate_choice=False)
 
 
 class CategoryForm(FlaskForm):

@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from blog.extensions import db
-from blog.models import Post, PostStatus, Role, User
+from blog.models import Post, PostKind, PostStatus, Role, User
 from blog.permissions import ALL, Action, can, scope
-from blog.posts import authoring, media, publishing, revisions
+from blog.posts import authoring, media, pages, publishing, revisions
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
 from blog.posts.excerpts import typed_excerpt
@@ -34,6 +34,7 @@ FIELD_MESSAGES = {
     "author": "Choose an author from the list.",
     "status": "Choose Draft or Published.",
     "published_at": "Enter a date and time such as 2025-03-01 09:30, or leave it empty.",
+    "parent": "Choose the parent from the list of pages.",
 }
 DATE_INPUT = "%Y-%m-%dT%H:%M"
 RECENT_REVISIONS = 10  # on the edit page; the rest on the revisions page
@@ -99,6 +100,7 @@ def _values_of(post: Post) -> dict[str, Any]:
         "published_at": _local_input(post.published_at),
         "comments_open": "y" if post.comments_open else "",
         "author": str(post.author_id),
+        "parent": str(post.parent_id or ""),
     }
 
 
@@ -126,10 +128,11 @@ FIELDS = (
     "published_at",
     "comments_open",
     "author",
+    "parent",
 )
 
 
-def _page(
+def form_page(
     post: Post | None,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
@@ -137,10 +140,16 @@ def _page(
     preview: str | None = None,
     status: int = 200,
     upload: dict[str, Any] | None = None,
+    kind: PostKind = PostKind.POST,
 ) -> tuple[str, int]:
+    """The post (or page) form, with what was typed, its errors, a preview or an upload."""
     user = actor()
+    kind = post.kind if post is not None else kind
     page = render_template(
         "admin/post_form.html",
+        is_page=kind == PostKind.PAGE,
+        parents=pages.page_rows(exclude_id=post.id if post else None),
+        page_url=pages.page_url(post) if post is not None and post.is_page else None,
         post=post,
         state=post_state(post) if post is not None else None,
         box=publishing.publish_box(user, post, _typed_date(values)),
@@ -167,7 +176,7 @@ def _typed_date(values: dict[str, Any]) -> datetime | None:
         return None
 
 
-def _changes(form: PostForm, post: Post | None) -> authoring.PostChanges:
+def _changes(form: PostForm, post: Post | None, kind: PostKind) -> authoring.PostChanges:
     return authoring.PostChanges(
         title=form.title.data or "",
         body=form.body.data or "",
@@ -188,39 +197,41 @@ def _changes(form: PostForm, post: Post | None) -> authoring.PostChanges:
         ),
         comments_open=bool(form.comments_open.data),
         author_id=form.author.data if "author" in request.form else None,
+        kind=kind,
+        parent_id=form.parent.data,
     )
 
 
-def _submitted(post: Post | None) -> Response | tuple[str, int]:
-    """Handle a POST of the post form: preview, or save and go back to the form."""
+def submit_form(post: Post | None, kind: PostKind = PostKind.POST) -> Response | tuple[str, int]:
+    """Handle a POST of the post (or page) form: preview, or save and go back to the form."""
     form = PostForm()
     values = _typed()
     # A refused request (blog.web.admin: stale token, another site) never saves, whatever
     # its fields.
     valid = not csrf_expired() and form.validate_on_submit()
     if not valid and (csrf_failed(form) or csrf_expired()):
-        return _page(post, values, first_errors(form), form_refusal(), status=400)
+        return form_page(post, values, first_errors(form), form_refusal(), status=400, kind=kind)
     if request.form.get("action") == "upload":
-        return _upload_into(post, values)
+        return _upload_into(post, values, kind)
     if not valid:
         errors = {name: FIELD_MESSAGES.get(name, msg) for name, msg in first_errors(form).items()}
-        return _page(post, values, errors, "The post was not saved.", status=400)
-    changes = _changes(form, post)
+        return form_page(post, values, errors, "The post was not saved.", status=400, kind=kind)
+    changes = _changes(form, post, kind)
     was_public = post is not None and post.status == PostStatus.PUBLISHED
     try:
         if request.form.get("action") == "preview":
-            return _page(post, values, preview=authoring.preview_html(changes.body))
+            return form_page(post, values, preview=authoring.preview_html(changes.body), kind=kind)
         if post is None:
             saved = authoring.write_post(actor(), changes)
         else:
             saved = authoring.update_post(actor(), post, changes)
     except authoring.PostRejected as rejected:
-        return _page(post, values, rejected.fields, rejected.message, status=400)
+        return form_page(post, values, rejected.fields, rejected.message, status=400, kind=kind)
     flash(_saved_message(saved, was_public), "success")
     return redirect(url_for("admin.post_edit", post_id=saved.id), 303)
 
 
-def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
+def _upload_into(post: Post | None, values: dict[str, Any], kind: PostKind) -> tuple[str, int]:
     """The post form's "Upload" button without the script: the image stored, the form again
     with what was typed and the image's Markdown added at the end of the text (nothing saved)."""
     try:
@@ -228,15 +239,14 @@ def _upload_into(post: Post | None, values: dict[str, Any]) -> tuple[str, int]:
     except MediaRejected as rejected:
         errors = {"file": rejected.message}
         values["alt_text"] = request.form.get("alt_text", "")
-        return _page(
-            post, values, errors, "The image was not uploaded.", status=rejected.status_code
-        )
+        refused = "The image was not uploaded."
+        return form_page(post, values, errors, refused, status=rejected.status_code, kind=kind)
     snippet = media.markdown_for(uploaded.media)
     body = str(values.get("body", "")).rstrip()
     values["body"] = f"{body}\n\n{snippet}\n" if body else f"{snippet}\n"
     values["alt_text"] = ""
     upload = {"snippet": snippet, "warnings": uploaded.warnings, "id": uploaded.media.id}
-    return _page(post, values, upload=upload)
+    return form_page(post, values, upload=upload, kind=kind)
 
 
 def _saved_message(saved: Post, was_public: bool) -> str:
@@ -252,8 +262,10 @@ def _saved_message(saved: Post, was_public: bool) -> str:
 @require(Action.CREATE_POST)
 def post_new() -> Response | tuple[str, int]:
     if request.method == "POST":
-        return _submitted(None)
-    return _page(None, {"status": PostStatus.DRAFT.value, "comments_open": "y", "categories": []})
+        return submit_form(None)
+    return form_page(
+        None, {"status": PostStatus.DRAFT.value, "comments_open": "y", "categories": []}
+    )
 
 
 @bp.route(f"/posts/<{ID}:post_id>/edit", methods=["GET", "POST"])
@@ -262,8 +274,8 @@ def post_edit(post_id: int) -> Response | tuple[str, int]:
     post = _load(post_id)
     authorize(Action.EDIT_POST, post)
     if request.method == "POST":
-        return _submitted(post)
-    return _page(post, _values_of(post))
+        return submit_form(post)
+    return form_page(post, _values_of(post))
 
 
 @bp.route(f"/posts/<{ID}:post_id>/delete", methods=["GET", "POST"])
