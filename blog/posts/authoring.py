@@ -34,6 +34,7 @@ from blog.posts.excerpts import automatic_excerpt, typed_excerpt
 from blog.posts.media import render_post_body
 from blog.sanitize import SanitizeFailed
 
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
 DEFAULT_CATEGORY_SLUG = "uncategorized"
 DEFAULT_CATEGORY_NAME = "Uncategorized"
 
@@ -374,7 +375,10 @@ def _choose_categories(
     wanted = set(changes.category_ids)
     if changes.primary_category_id is not None:
         wanted.add(changes.primary_category_id)
-    found = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(wanted)))}
+    # An id no row can have (the form's or the API's number past the column's range) is
+    # simply not found, instead of an overflow in the database driver.
+    possible = [i for i in wanted if 0 < i <= MAX_ROW_ID]
+    found = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(possible)))}
     if wanted - found.keys():
         errors["categories"] = "One of the chosen categories no longer exists."
     chosen = [found[i] for i in changes.category_ids if i in found]

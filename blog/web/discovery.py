@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -11,7 +12,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
@@ -148,8 +148,12 @@ FAVICON_MAX_AGE = 7 * 24 * 3600
 @bp.route("/favicon.ico")
 def favicon() -> Response:
     """The site's icon where browsers and feed readers look for it whatever the page links."""
-    response = send_from_directory(
-        current_app.static_folder or "", "favicon.ico", max_age=FAVICON_MAX_AGE
-    )
+    # The bytes themselves (a few KB), not an open file: a browser that drops the request
+    # midway would otherwise leave the file open.
+    icon = Path(current_app.static_folder or "", "favicon.ico").read_bytes()
+    response = Response(icon, mimetype="image/vnd.microsoft.icon")
     response.cache_control.public = True
+    response.cache_control.max_age = FAVICON_MAX_AGE
+    response.add_etag()
+    response.make_conditional(request)
     return response

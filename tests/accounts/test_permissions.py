@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from blog import create_app
 from blog.extensions import db
-from blog.models import Comment, CommentStatus, Post, PostStatus, Role, User
+from blog.models import Comment, CommentStatus, Post, PostRevision, PostStatus, Role, User
 from blog.permissions import MATRIX, Action, can, post_scope_filter
 from tests import factories
 from tests.conftest import login
@@ -154,6 +154,9 @@ EXPECTED: dict[str, frozenset[Role] | str] = {
     "admin.post_delete": OWN_POST,
     "admin.post_publish": OWN_POST,
     "admin.post_unpublish": OWN_POST,
+    "admin.post_revisions": OWN_POST,
+    "admin.post_revision_compare": OWN_POST,
+    "admin.post_revision_restore": OWN_POST,
     "admin.categories": EDITORS,
     "admin.category_edit": EDITORS,
     "admin.category_delete": EDITORS,
@@ -203,6 +206,10 @@ def _targets(users: dict[Role, User], owner: str) -> dict[str, Any]:
         "category_id": factories.make_category().id,
         "user_id": factories.make_user(role=AUTHOR).id,
         "media_id": factories.make_media(users[ADMIN if owner == "admin" else AUTHOR]).id,
+        # The revision the post got when it was made (every save keeps one).
+        "revision_id": db.session.scalar(
+            select(PostRevision.id).where(PostRevision.post_id == post.id)
+        ),
     }
 
 

@@ -64,7 +64,8 @@ def assert_page_inert(page: str) -> None:
             own = re.fullmatch(r"/static/comments\.js\?v=[0-9a-f]{12}", element.get("src") or "")
             assert own and not (element.text or "").strip()
         elif name == "meta":
-            assert set(element.attrib) <= {"charset", "name", "content"}, element.attrib
+            # Open Graph names its field in "property"; never http-equiv (a refresh, a cookie).
+            assert set(element.attrib) <= {"charset", "name", "property", "content"}, element.attrib
         else:
             assert name not in DANGEROUS, f"<{name} {element.attrib}>"
         for attribute, value in element.attrib.items():
