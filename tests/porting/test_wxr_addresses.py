@@ -295,7 +295,7 @@ def test_admin_edits_the_menu_as_an_ordered_list(
     form |= {"default_comments_page": "oldest", "flood_interval_seconds": "15"}
     form |= {"comment_max_links": "2", "spam_threshold": "0.9", "spam_min_examples": "20"}
     form |= {"ip_retention_days": "0", "comment_edit_window_minutes": "15"}
-    form |= {"report_hold_threshold": "3"}
+    form |= {"report_hold_threshold": "3", "timezone": "UTC"}
     assert admin.post("/admin/settings/", data=form).status_code == 303
     nav = admin.get("/").get_data(as_text=True).split('<nav class="site-nav"', 1)[1]
     assert '<a href="/">Start</a>' in nav and '<a href="/feed/">Feed</a>' in nav
