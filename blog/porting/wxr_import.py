@@ -47,15 +47,8 @@ from blog.models import (
     User,
     utcnow,
 )
-from blog.porting.wxr_read import (
-    WxrComment,
-    WxrDocument,
-    WxrError,
-    WxrItem,
-    WxrTerm,
-    comment_text,
-    wordpress_html,
-)
+from blog.porting.wordpress_content import comment_text, wordpress_html
+from blog.porting.wxr_read import WxrComment, WxrDocument, WxrError, WxrItem, WxrTerm
 from blog.posts.authoring import default_category, make_slug
 from blog.sanitize import (
     SanitizeFailed,
