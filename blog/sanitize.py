@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import nh3
-from bleach.html5lib_shim import BleachHTMLParser
 from bleach.css_sanitizer import CSSSanitizer
+from bleach.html5lib_shim import BleachHTMLParser
 from bleach.linkifier import LinkifyFilter
 from bleach.sanitizer import Cleaner
 
@@ -101,7 +101,9 @@ AUTHOR_ATTRIBUTES: Mapping[str, frozenset[str]] = {
         | (frozenset({"class"}) if tag in ALIGNMENT_CLASS_TAGS else frozenset())
         | (frozenset({"style"}) if tag in TEXT_ALIGN_TAGS else frozenset())
     )
-    for tag in COMMENT_ATTRIBUTES.keys() | _AUTHOR_OWN_ATTRIBUTES | ALIGNMENT_CLASS_TAGS
+    for tag in COMMENT_ATTRIBUTES.keys()
+    | _AUTHOR_OWN_ATTRIBUTES
+    | ALIGNMENT_CLASS_TAGS
     | TEXT_ALIGN_TAGS
 }
 # Removed with everything inside them from author HTML, instead of leaving their text behind.
@@ -119,6 +121,7 @@ PARSER_FAILED = (
     "Please remove unusual markup or character references and try again."
 )
 MAX_COMMENT_TAGS = 1000
+PAGE_BREAK = "<!--nextpage-->"  # WordPress's page break, kept between the pages of a post
 MAX_AUTHOR_DEPTH = 1000  # html5lib took 25 s for 20,000 nested <div> (quadratic in depth)
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 _NOT_NESTING = frozenset(
@@ -252,8 +255,25 @@ def nesting_depth(html: str) -> int:
 def render_markdown(source: str) -> str:
     """Render an author's Markdown (CommonMark, tables, strikethrough, raw HTML) to safe HTML.
 
-    Raises SanitizeFailed if the Markdown parser or a sanitizer fails on it."""
-    rendered = _guarded(_tools().markdown.render, _clean_text(source))
+    WordPress's page break, ``<!--nextpage-->``, splits the text into pages: each is rendered
+    and sanitized on its own (so each is whole HTML) and they are joined by PAGE_BREAK, the only
+    comment sanitized HTML can hold. Raises SanitizeFailed if the Markdown parser or a sanitizer
+    fails on it."""
+    return PAGE_BREAK.join(_render_page(page) for page in split_pages(_clean_text(source)))
+
+
+def split_pages(text: str) -> list[str]:
+    """A text's pages, split at ``<!--nextpage-->`` as WordPress's setup_postdata does (the
+    newlines around the marker go with it); one page when there is no marker."""
+    if PAGE_BREAK not in text:
+        return [text]
+    for around in (f"\n{PAGE_BREAK}\n", f"\n{PAGE_BREAK}", f"{PAGE_BREAK}\n"):
+        text = text.replace(around, PAGE_BREAK)
+    return text.split(PAGE_BREAK)
+
+
+def _render_page(source: str) -> str:
+    rendered = _guarded(_tools().markdown.render, source)
     return sanitize_author_html(rendered)
 
 
@@ -361,6 +381,8 @@ _NH3_COMMENT = {
     **_nh3_options(COMMENT_TAGS | GENERATED_TAGS, COMMENT_ATTRIBUTES),
     "tag_attribute_values": {"a": {"rel": {COMMENT_LINK_REL}}},
 }
+
+
 def _nh3_attribute(tag: str, name: str, value: str) -> str | None:
     """nh3's check of an author's attribute value: the same rule as bleach's, nothing more."""
     if tag == "code" and name == "class":

@@ -2,9 +2,10 @@
 
 After the sanitizer's allowlist changes, stored ``body_html`` still reflects the old rules. Each
 post's HTML is rendered again from its ``body_source`` (Markdown, or the HTML of an imported
-post, which the Markdown renderer passes through to the sanitizer) and each comment's from what
-its author typed. Only bodies that come out different are written, in batches, each batch its
-own short write transaction so that the site keeps taking comments meanwhile.
+post, which the Markdown renderer passes through to the sanitizer), each comment's from what
+its author typed and each category's description from its source. Only bodies that come out
+different are written, in batches, each batch its own short write transaction so that the site
+keeps taking comments meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sqlalchemy import select, update
 
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, Post
+from blog.models import Category, Comment, Post
+from blog.posts.authoring import render_description
 from blog.sanitize import SanitizeFailed, render_markdown, sanitize_comment
 
 BATCH = 500
@@ -29,13 +31,36 @@ class Resanitized:
     posts_changed: int
     comments: int
     comments_changed: int
+    categories: int = 0
+    categories_changed: int = 0
 
 
 def resanitize_all(batch: int = BATCH) -> Resanitized:
-    """Re-render every post and comment body; returns how many were checked and changed."""
+    """Re-render every post and comment body and category description; returns how many were
+    checked and changed."""
     posts, posts_changed = _rerender(Post, render_markdown, batch)
     comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
-    return Resanitized(posts, posts_changed, comments, comments_changed)
+    categories, categories_changed = _rerender_descriptions()
+    return Resanitized(
+        posts, posts_changed, comments, comments_changed, categories, categories_changed
+    )
+
+
+def _rerender_descriptions() -> tuple[int, int]:
+    """Every category description, in one transaction: a site has few categories."""
+    begin_write()
+    rows = db.session.execute(
+        select(Category.id, Category.description, Category.description_html)
+    ).all()
+    updates = [
+        {"id": row_id, "description_html": fresh}
+        for row_id, source, stored in rows
+        if (fresh := _rendered(render_description, source or "")) != stored
+    ]
+    if updates:
+        db.session.execute(update(Category), updates)
+    db.session.commit()
+    return len(rows), len(updates)
 
 
 def _rerender(

@@ -27,8 +27,8 @@ import re
 from collections.abc import Callable
 
 from blog.porting.wpautop import wp_replace_in_html_tags, wpautop
+from blog.sanitize import PAGE_BREAK, split_pages
 
-NEXTPAGE = "<!--nextpage-->"
 BLOCK_MARKER = "<!-- wp:"
 # A shortcode's attributes stop at the next `[` as well as `]`: when they could run over `[`, an
 # opener without its `]` scanned on to the next shortcode's, for each opener (quadratic).
@@ -65,15 +65,7 @@ def wordpress_html(content: str) -> str:
     text = _sub_kinds(("gallery", "playlist"), "", text)
     text = autoembed(text)
     pages = [_page(page, blocks) for page in split_pages(text)]
-    return f"\n\n{NEXTPAGE}\n\n".join(pages)
-
-
-def split_pages(text: str) -> list[str]:
-    """The pages of a post's content, split at ``<!--nextpage-->`` as WordPress's
-    setup_postdata does (the newlines around the marker go with it)."""
-    for around in (f"\n{NEXTPAGE}\n", f"\n{NEXTPAGE}", f"{NEXTPAGE}\n"):
-        text = text.replace(around, NEXTPAGE)
-    return text.split(NEXTPAGE)
+    return f"\n\n{PAGE_BREAK}\n\n".join(pages)
 
 
 def _page(text: str, blocks: bool) -> str:

@@ -49,6 +49,7 @@ class WxrTerm:
     name: str
     parent: str = ""
     description: str = ""
+    meta: dict[str, str] = field(default_factory=dict)  # wp:termmeta
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class WxrItem:
     tags: list[WxrTerm] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     comments: list[WxrComment] = field(default_factory=list)
+    sticky: bool = False  # wp:is_sticky
+    post_format: str = ""  # the post_format term without its "post-format-": "aside", ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class WxrDocument:
     categories: list[WxrTerm]
     tags: list[WxrTerm]
     items: list[WxrItem]
+    title: str = ""  # the channel's: the site title and tagline, HTML-escaped as WordPress wrote
+    description: str = ""
 
 
 def read_wxr(source: str | IO[bytes]) -> WxrDocument:
@@ -142,6 +147,8 @@ def _document(channel: Element) -> WxrDocument:
         categories=[reader.category(e) for e in channel.iter(reader.tag("category"))],
         tags=[reader.tag_term(e) for e in channel.iter(reader.tag("tag"))],
         items=[reader.item(e) for e in channel.iter("item")],
+        title=_text(channel, "title"),
+        description=_text(channel, "description"),
     )
 
 
@@ -202,6 +209,10 @@ class _Reader:
             name=self.wp(element, "cat_name").strip(),
             parent=self.wp(element, "category_parent").strip(),
             description=self.wp(element, "category_description").strip(),
+            meta={
+                self.wp(m, "meta_key"): self.wp(m, "meta_value")
+                for m in element.findall(self.tag("termmeta"))
+            },
         )
 
     def tag_term(self, element: Element) -> WxrTerm:
@@ -240,6 +251,16 @@ class _Reader:
                 for m in element.findall(self.tag("postmeta"))
             },
             comments=[self.comment(c) for c in element.findall(self.tag("comment"))],
+            sticky=wp(element, "is_sticky").strip() == "1",
+            post_format=next(
+                (
+                    slug.removeprefix("post-format-")
+                    for e in terms
+                    if e.get("domain") == "post_format"
+                    and (slug := (e.get("nicename") or "").strip())
+                ),
+                "",
+            ),
         )
 
     def comment(self, element: Element) -> WxrComment:

@@ -73,6 +73,12 @@ def default_category() -> Category:
     return found
 
 
+def render_description(description: str) -> str:
+    """A category's description as its page shows it: Markdown or HTML (WordPress's, with its
+    links and emphasis), rendered and sanitized like a post body. Raises SanitizeFailed."""
+    return render_markdown(description) if description.strip() else ""
+
+
 def get_or_create_category(
     name: str, parent: Category | None = None, description: str = ""
 ) -> Category:
@@ -84,6 +90,7 @@ def get_or_create_category(
             slug=unique_slug(Category, name),
             parent=parent,
             description=description,
+            description_html=render_description(description),
         )
         db.session.add(found)
         db.session.flush()
