@@ -70,8 +70,9 @@ AUTHOR_TAGS = COMMENT_TAGS | GENERATED_TAGS | {"hr", "h1", "h2", "h3", "h4", "h5
     "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
     "img", "pre", "figure", "figcaption", "sup", "sub", "span", "div", "mark", "kbd",
 }  # fmt: skip
-# WordPress's layout classes (alignment, the attachment's id and size, the caption's frame, our
-# oEmbed link) on these elements, and WordPress's paragraph alignment, `text-align`, on these.
+# WordPress's layout classes (alignment, the attachment's id and size, the caption's frame, the
+# block editor's text alignment, our oEmbed link) on these elements, and WordPress's paragraph
+# alignment, `text-align`, on these.
 ALIGNMENT_CLASS_TAGS = frozenset(
     {"p", "div", "figure", "figcaption", "img", "a", "span", "table", "ul", "ol", "li"}
     | {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
@@ -82,7 +83,7 @@ TEXT_ALIGN_TAGS = frozenset(
 )
 ALIGNMENT_CLASS = re.compile(
     r"align(?:left|right|center|none)|wp-image-\d{1,20}|size-[a-z0-9_-]{1,40}"
-    r"|wp-caption(?:-text|-dd)?|embed"
+    r"|wp-caption(?:-text|-dd)?|has-text-align-(?:left|center|right|justify)|embed"
 )
 TEXT_ALIGN_VALUES = frozenset({"left", "right", "center", "justify", "start", "end"})
 CSS_PROPERTIES = ("text-align",)

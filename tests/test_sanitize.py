@@ -139,7 +139,8 @@ AUTHOR = Allowed(
     None,
 )
 ALIGNMENT_CLASS = (
-    r"align(left|right|center|none)|wp-image-\d+|size-[a-z0-9_-]+|wp-caption(-text|-dd)?|embed"
+    r"align(left|right|center|none)|wp-image-\d+|size-[a-z0-9_-]+|wp-caption(-text|-dd)?"
+    r"|has-text-align-(left|center|right|justify)|embed"
 )
 
 

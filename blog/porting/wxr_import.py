@@ -35,6 +35,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified
 
 from blog.accounts.author_slugs import public_slug
 from blog.comments.counts import apply_count_delta, count_delta
@@ -402,7 +403,7 @@ class _Importer:
             parent = by_wp_id.get(parent_wp_id)
             if parent is not None and parent is not comment:
                 comment.parent_id = parent.id
-                comment.updated_at = comment.created_at  # not the import's time (onupdate)
+                flag_modified(comment, "updated_at")  # kept as in the file, not onupdate's now
         now = utcnow()
         for comment, _ in added:
             db.session.add(
