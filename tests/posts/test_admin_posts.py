@@ -16,7 +16,7 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostStatus, Role, Tag, User, utcnow
 from blog.posts import reading
 from tests import factories
-from tests.test_public_pages import text_of
+from tests.posts.test_public_pages import text_of
 
 
 def form(**fields: Any) -> dict[str, Any]:
