@@ -29,14 +29,18 @@ TYPES = ('comment', 'pingback', 'trackback')
 
 def upgrade():
     allowed = ", ".join(f"'{value}'" for value in TYPES)
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column(
-            'comment_type', sa.Enum(*TYPES, name='comment_type', native_enum=False,
-                                    create_constraint=False, length=20),
-            server_default='comment', nullable=False))
-        batch_op.create_check_constraint(
-            op.f('ck_comments_comment_type'), f"comment_type IN ({allowed})")
-    # Plain ADD COLUMN (no table copy on SQLite, which would lose posts' expression index).
+    check = f"comment_type IN ({allowed})"
+    # Plain ADD COLUMN everywhere: a batch would copy the table on SQLite and reflect posts with
+    # it, whose expression index (ix_posts_listed_at_id) SQLAlchemy cannot reflect. SQLite takes
+    # a column's CHECK in ADD COLUMN; PostgreSQL gets it as a constraint of its own.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(
+            "ALTER TABLE comments ADD COLUMN comment_type VARCHAR(20) DEFAULT 'comment' NOT NULL "
+            f"CONSTRAINT ck_comments_comment_type CHECK ({check})")
+    else:
+        op.add_column('comments', sa.Column('comment_type', sa.String(length=20),
+                                            server_default='comment', nullable=False))
+        op.create_check_constraint(op.f('ck_comments_comment_type'), 'comments', check)
     op.add_column('posts', sa.Column('sticky', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column('posts', sa.Column('post_format', sa.String(length=20), server_default='', nullable=False))
     op.add_column('categories', sa.Column('description_html', sa.Text(), server_default='', nullable=False))
@@ -53,17 +57,10 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('categories', schema=None) as batch_op:
-        batch_op.drop_column('description_html')
-    # The index on an expression is not copied with the table by SQLite's batch: made again.
-    op.drop_index('ix_posts_listed_at_id', table_name='posts')
-    with op.batch_alter_table('posts', schema=None) as batch_op:
-        batch_op.drop_column('post_format')
-        batch_op.drop_column('sticky')
-    op.create_index(
-        'ix_posts_listed_at_id', 'posts', [sa.text('coalesce(published_at, created_at)'), 'id'],
-        unique=False,
-    )
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_comments_comment_type'), type_='check')
-        batch_op.drop_column('comment_type')
+    # Plain DROP COLUMN (SQLite has it since 3.35; a column's own CHECK goes with it).
+    op.drop_column('categories', 'description_html')
+    op.drop_column('posts', 'post_format')
+    op.drop_column('posts', 'sticky')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint(op.f('ck_comments_comment_type'), 'comments', type_='check')
+    op.drop_column('comments', 'comment_type')
