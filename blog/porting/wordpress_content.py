@@ -43,8 +43,8 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)  # block markers, notes
 _CAPTION_END = re.compile(r"\[/(?:wp_)?caption\]", re.I)
 _EMBED_END = re.compile(r"\[/embed\]", re.I)
 _HTML_COMMENT_END = re.compile(r"-->")
-# WordPress's get_the_content: the more tag, with its optional link text.
-_MORE = re.compile(r"<!--more(.*?)?-->")
+# WordPress's get_the_content: the more tag, with its optional link text (see find_more).
+_MORE_OPENER = "<!--more"
 # WordPress's autoembed: an address alone on its line, or alone in its paragraph. Spaces only
 # around it (WordPress's `\s*` may also take the blank lines before it, which changes nothing in
 # what is matched): from each line start `\s*` ran over every following blank line (quadratic).
@@ -71,15 +71,32 @@ def wordpress_html(content: str) -> str:
 def _page(text: str, blocks: bool) -> str:
     """One page: its teaser and the rest, each without comments and (classic content) with
     WordPress's paragraphs, joined by the more tag as it was written."""
-    more = _MORE.search(text)
-    parts = [text] if more is None else [text[: more.start()], text[more.end() :]]
+    more = find_more(text)
+    parts = [text] if more is None else [text[: more[0]], text[more[1] :]]
     shown = []
     for part in parts:
         part = _sub_closed(_HTML_COMMENT, _HTML_COMMENT_END, "", part)
         shown.append(part.strip("\n") if blocks else wpautop(part).strip("\n"))
     if more is None:
         return shown[0]
-    return f"{shown[0]}\n\n{more[0]}\n\n{shown[1]}".strip("\n")
+    tag = text[more[0] : more[1]]
+    return f"{shown[0]}\n\n{tag}\n\n{shown[1]}".strip("\n")
+
+
+def find_more(text: str) -> tuple[int, int] | None:
+    """Where WordPress's ``/<!--more(.*?)?-->/`` first matches (start, end), in linear time:
+    line by line, since ``.`` stops at a newline, and on a line only its first opener can match
+    (a ``-->`` after a later opener is after the first too). Searched from every opener, a line
+    of openers without ``-->`` cost quadratic time."""
+    offset = 0
+    for line in text.split("\n"):
+        opener = line.find(_MORE_OPENER)
+        if opener != -1:
+            closer = line.find("-->", opener + len(_MORE_OPENER))
+            if closer != -1:
+                return offset + opener, offset + closer + 3
+        offset += len(line) + 1
+    return None
 
 
 def embed_link(url: str) -> str:

@@ -10,12 +10,21 @@ PHP's PCRE without the ``u`` flag reads bytes: its ``\\s`` is ASCII whitespace o
 pattern here is compiled with ``re.ASCII`` (a no-break space is text, not a paragraph break).
 PCRE's conditional group in ``wp_html_split`` is written as an alternation guarded by
 look-aheads: each guarded branch always matches, so the two are the same.
+
+Linear time (docs/limits.md): PCRE, like Python's ``re``, tries a pattern from every position,
+and several of WordPress's patterns then scan to the end of the text (a tag's ``[^>]*`` with no
+``>``, ``\\s*\\n`` in a long run of spaces, a lazy ``.*?`` with no closer). Here a tag's attributes
+stop at ``<`` as well as ``>`` (``[^<>]*``), runs of spaces are entered at their start only, and a
+lazy pattern is searched only up to its last closer (per kind for script, style and svg, per line
+for ``<p><li``). The results differ from PHP's only for a ``<`` inside a tag's attributes or
+interleaved script, style and svg elements.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 _A = re.ASCII
 ALL_BLOCKS = (
@@ -35,29 +44,36 @@ _DOUBLE_BR = re.compile(r"<br\s*/?>\s*<br\s*/?>", _A)
 _BLOCK_OPEN = re.compile(rf"(<{ALL_BLOCKS}[\s/>])", _A)
 _BLOCK_CLOSE = re.compile(rf"(</{ALL_BLOCKS}>)", _A)
 _HR = re.compile(r"(<hr\s*?/?>)", _A)
-_BEFORE_OPTION = re.compile(r"\s*<option", _A)
+_BEFORE_OPTION = re.compile(r"(?:(?<!\s)\s*)?<option", _A)
 _AFTER_OPTION = re.compile(r"</option>\s*", _A)
-_OBJECT_OPEN = re.compile(r"(<object[^>]*>)\s*", _A)
-_OBJECT_CLOSE = re.compile(r"\s*</object>", _A)
-_PARAM_EMBED = re.compile(r"\s*(</?(?:param|embed)[^>]*>)\s*", _A)
-_MEDIA_OPEN = re.compile(r"([<\[](?:audio|video)[^>\]]*[>\]])\s*", _A)
-_MEDIA_CLOSE = re.compile(r"\s*([<\[]/(?:audio|video)[>\]])", _A)
-_SOURCE_TRACK = re.compile(r"\s*(<(?:source|track)[^>]*>)\s*", _A)
-_FIGCAPTION_OPEN = re.compile(r"\s*(<figcaption[^>]*>)", _A)
+_OBJECT_OPEN = re.compile(r"(<object[^<>]*>)\s*", _A)
+_OBJECT_CLOSE = re.compile(r"(?:(?<!\s)\s*)?</object>", _A)
+_PARAM_EMBED = re.compile(r"(?:(?<!\s)\s*)?(</?(?:param|embed)[^<>]*>)\s*", _A)
+_MEDIA_OPEN = re.compile(r"([<\[](?:audio|video)[^<>\[\]]*[>\]])\s*", _A)
+_MEDIA_CLOSE = re.compile(r"(?:(?<!\s)\s*)?([<\[]/(?:audio|video)[>\]])", _A)
+_SOURCE_TRACK = re.compile(r"(?:(?<!\s)\s*)?(<(?:source|track)[^<>]*>)\s*", _A)
+_FIGCAPTION_OPEN = re.compile(r"(?:(?<!\s)\s*)?(<figcaption[^<>]*>)", _A)
 _FIGCAPTION_CLOSE = re.compile(r"</figcaption>\s*", _A)
 _MANY_BREAKS = re.compile(r"\n\n+")
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n", _A)
 _EMPTY_P = re.compile(r"<p>\s*</p>", _A)
 _UNCLOSED_IN_BLOCK = re.compile(r"<p>([^<]+)</(div|address|form)>")
-_P_AROUND_BLOCK_TAG = re.compile(rf"<p>\s*(</?{ALL_BLOCKS}[^>]*>)\s*</p>", _A)
-_P_AROUND_LI = re.compile(r"<p>(<li.+?)</p>")
+_P_AROUND_BLOCK_TAG = re.compile(rf"<p>\s*(</?{ALL_BLOCKS}[^<>]*>)\s*</p>", _A)
+_P_AROUND_LI = re.compile(r"<p>(<li.+?)</p>")  # `.` stops at a newline: applied line by line
+_P_END = re.compile("</p>")
 _P_BLOCKQUOTE = re.compile(r"<p><blockquote([^>]*)>", re.I)
-_P_BEFORE_BLOCK = re.compile(rf"<p>\s*(</?{ALL_BLOCKS}[^>]*>)", _A)
-_P_AFTER_BLOCK = re.compile(rf"(</?{ALL_BLOCKS}[^>]*>)\s*</p>", _A)
-_KEEP_NEWLINES = re.compile(r"<(script|style|svg).*?</\1>", re.S)
-_NEWLINE = re.compile(r"(?<!<br />)\s*\n", _A)
-_BR_AFTER_BLOCK = re.compile(rf"(</?{ALL_BLOCKS}[^>]*>)\s*<br />", _A)
-_BR_BEFORE_BLOCK = re.compile(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^>]*>)", _A)
+_P_BEFORE_BLOCK = re.compile(rf"<p>\s*(</?{ALL_BLOCKS}[^<>]*>)", _A)
+_P_AFTER_BLOCK = re.compile(rf"(</?{ALL_BLOCKS}[^<>]*>)\s*</p>", _A)
+_KEEP_NEWLINES = {
+    kind: (re.compile(rf"<{kind}.*?</{kind}>", re.S), re.compile(f"</{kind}>"))
+    for kind in ("script", "style", "svg")
+}
+# WordPress's `(?<!<br />)\s*\n`, started only where a run of spaces starts (or one space after a
+# <br />, where WordPress's look-behind moves it): tried from each space of a long run without a
+# newline, it scanned to the run's end each time (quadratic).
+_NEWLINE = re.compile(r"(?:(?<![^\S\n])|(?<=<br />[^\S\n]))(?<!<br />)\s*\n", _A)
+_BR_AFTER_BLOCK = re.compile(rf"(</?{ALL_BLOCKS}[^<>]*>)\s*<br />", _A)
+_BR_BEFORE_BLOCK = re.compile(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^<>]*>)", _A)
 _LAST_NEWLINE = re.compile(r"\n</p>$")
 _PRESERVED_NEWLINE = "<WPPreserveNewline />"
 _NEWLINE_MARK = " <!-- wpnl --> "
@@ -85,6 +101,18 @@ def wp_replace_in_html_tags(haystack: str, replace_pairs: Mapping[str, str]) -> 
 
 def _autop_newline_preservation_helper(match: re.Match[str]) -> str:
     return match[0].replace("\n", _PRESERVED_NEWLINE)
+
+
+def _sub_closed(
+    pattern: re.Pattern[str], closer: re.Pattern[str], replacement: Any, text: str
+) -> str:
+    """``pattern.sub`` for a pattern ending in ``closer`` after a lazy ``.*?``, searched only up
+    to the last closer: past it no opener is closed, and each opener's scan to the end of the
+    text made the work quadratic in the number of openers."""
+    end = 0
+    for found in closer.finditer(text):
+        end = found.end()
+    return pattern.sub(replacement, text[:end]) + text[end:] if end else text
 
 
 def _hide_pre(text: str) -> tuple[str, dict[str, str]]:
@@ -130,7 +158,7 @@ def _paragraphs(text: str) -> str:
     text = _EMPTY_P.sub("", text)
     text = _UNCLOSED_IN_BLOCK.sub(r"<p>\1</p></\2>", text)
     text = _P_AROUND_BLOCK_TAG.sub(r"\1", text)
-    text = _P_AROUND_LI.sub(r"\1", text)
+    text = "\n".join(_sub_closed(_P_AROUND_LI, _P_END, r"\1", line) for line in text.split("\n"))
     text = _P_BLOCKQUOTE.sub(r"<blockquote\1><p>", text)
     text = text.replace("</blockquote></p>", "</p></blockquote>")
     text = _P_BEFORE_BLOCK.sub(r"\1", text)
@@ -139,7 +167,8 @@ def _paragraphs(text: str) -> str:
 
 def _line_breaks(text: str) -> str:
     """Each remaining newline made a <br />, except inside script, style and svg."""
-    text = _KEEP_NEWLINES.sub(_autop_newline_preservation_helper, text)
+    for pattern, closer in _KEEP_NEWLINES.values():
+        text = _sub_closed(pattern, closer, _autop_newline_preservation_helper, text)
     text = text.replace("<br>", "<br />").replace("<br/>", "<br />")
     text = _NEWLINE.sub("<br />\n", text)
     return text.replace(_PRESERVED_NEWLINE, "\n")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from blog.comments.counts import find_drift
 from blog.extensions import db
 from blog.models import Category, Comment, CommentType, Post
+from blog.posts.search import search_posts
 from blog.settings import load_settings
 from tests.paths import ROOT, WXR_CONTENT_FIXTURE
 
@@ -275,3 +276,10 @@ def test_resanitize_renders_category_descriptions_too(app: Flask, imported: Any)
     assert "categories: 1 of 1 re-rendered" in result.output
     db.session.refresh(guides)
     assert "<strong>guides</strong>" in guides.description_html
+
+
+def test_search_finds_every_page_and_not_the_page_break(imported: Any) -> None:
+    _, found = search_posts("last", 1, 10)
+    assert [hit.post.slug for hit in found.items] == ["classic-layout"]  # on page three
+    _, found = search_posts("nextpage", 1, 10)
+    assert found.items == []
