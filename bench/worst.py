@@ -28,7 +28,7 @@ from blog.comments.spam.filter import SPAM, SpamModel, save_model
 from blog.comments.submit import BODY_MAX_BYTES, BODY_MAX_LINES, BODY_MAX_LINKS, BODY_MAX_MARKUP
 from blog.extensions import db
 from blog.models import Comment, Role, User
-from blog.porting.wxr_read import comment_text, wordpress_html
+from blog.porting.wordpress_content import comment_text, wordpress_html
 from blog.posts.authoring import create_post
 from blog.settings import save_settings
 
@@ -104,6 +104,10 @@ IMPORT_SHAPES: dict[str, Callable[[int], str]] = {
     "unclosed HTML comments": lambda n: _repeat("<!--", n),
     "unclosed pre": lambda n: _repeat("<pre>", n),
     "long run of spaces": lambda n: _repeat(" ", n, "a", "b"),
+    "unclosed more tags": lambda n: _repeat("<!--more", n),
+    "block tags without >": lambda n: _repeat("<p><div ", n),
+    "list items on a line": lambda n: _repeat("<p><li", n, tail="\nx"),
+    "scripts without closer": lambda n: _repeat("<script>", n, tail="</style>"),
 }
 
 

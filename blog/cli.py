@@ -289,7 +289,12 @@ def tokens_command(username: str | None) -> None:
 
 @blog_cli.command("import-wxr")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_wxr_command(file: str) -> None:
+@click.option(
+    "--site-settings",
+    is_flag=True,
+    help="Also take the site title and tagline, sticky posts and post formats from the file.",
+)
+def import_wxr_command(file: str, site_settings: bool) -> None:
     """Import a WordPress export (WXR): authors, categories, tags, posts, pages, comments.
 
     Safe to run again: what is already there is left alone. A file that is not a WordPress
@@ -301,9 +306,11 @@ def import_wxr_command(file: str) -> None:
     try:
         document = read_wxr(file)
         with click.progressbar(length=len(document.items), label="Importing") as bar:
-            report = import_wxr(document, progress=bar.update)
+            report = import_wxr(document, progress=bar.update, site_settings=site_settings)
     except WxrError as error:
         raise click.ClickException(str(error)) from None
+    if site_settings:
+        click.echo("site title, tagline, sticky posts and post formats: imported")
     for kind in ("authors", "categories", "tags", "posts", "pages", "comments", "redirects"):
         click.echo(
             f"{kind}: {report.created[kind]} imported, {report.existing[kind]} already there"
@@ -400,7 +407,8 @@ def resanitize_command() -> None:
     click.echo(
         f"posts: {done.posts_changed} of {done.posts} re-rendered; "
         f"comments: {done.comments_changed} of {done.comments} re-rendered; "
-        f"automatic excerpts: {done.excerpts_changed} made again"
+        f"automatic excerpts: {done.excerpts_changed} made again; "
+        f"categories: {done.categories_changed} of {done.categories} re-rendered"
     )
 
 

@@ -95,6 +95,20 @@ class CommentStatus(enum.StrEnum):
     UNCONFIRMED = "unconfirmed"
 
 
+class CommentType(enum.StrEnum):
+    """WordPress's comment_type: a reader's comment, or a notice that another site linked here
+    (pingback, trackback), which has no reply, report or edit link."""
+
+    COMMENT = "comment"
+    PINGBACK = "pingback"
+    TRACKBACK = "trackback"
+
+    @property
+    def label(self) -> str:
+        """What the post page shows beside a linkback ("Pingback"), nothing for a comment."""
+        return "" if self is CommentType.COMMENT else self.value.capitalize()
+
+
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
     # Stored as VARCHAR with a CHECK constraint: portable, and adding a value is a plain migration.
     return Enum(
@@ -184,7 +198,9 @@ class Category(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="SET NULL"), index=True
     )
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # Markdown or HTML, as typed
+    # The description rendered and sanitized like a post body (render_markdown).
+    description_html: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], lazy="joined", join_depth=4)
 
@@ -248,6 +264,10 @@ class Post(Base):
     # a page moves its children up (blog.posts.pages).
     parent_id: Mapped[int | None] = mapped_column(Integer)
     menu_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # WordPress's sticky flag and post format ("" for the standard format, else "aside",
+    # "gallery", "quote", ...): shown as classes on the post.
+    sticky: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    post_format: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     author: Mapped[User] = relationship(back_populates="posts")
     primary_category: Mapped[Category | None] = relationship(foreign_keys=[primary_category_id])
@@ -344,6 +364,11 @@ class Comment(Base):
     body_digest: Mapped[str] = mapped_column(String(32), default=lambda: digest_of_body(""))
     status: Mapped[CommentStatus] = mapped_column(
         _enum(CommentStatus, "comment_status"), default=CommentStatus.PENDING
+    )
+    comment_type: Mapped[CommentType] = mapped_column(
+        _enum(CommentType, "comment_type"),
+        default=CommentType.COMMENT,
+        server_default=CommentType.COMMENT.value,
     )
     held_reason: Mapped[str] = mapped_column(String(200), default="")
     ip_address: Mapped[str] = mapped_column(String(45), default="")

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import nh3
+from bleach.css_sanitizer import CSSSanitizer
 from bleach.html5lib_shim import BleachHTMLParser
 from bleach.linkifier import LinkifyFilter
 from bleach.sanitizer import Cleaner
@@ -69,15 +70,43 @@ AUTHOR_TAGS = COMMENT_TAGS | GENERATED_TAGS | {"hr", "h1", "h2", "h3", "h4", "h5
     "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td",
     "img", "pre", "figure", "figcaption", "sup", "sub", "span", "div", "mark", "kbd",
 }  # fmt: skip
-AUTHOR_ATTRIBUTES: Mapping[str, frozenset[str]] = {
-    **COMMENT_ATTRIBUTES,
+# WordPress's layout classes (alignment, the attachment's id and size, the caption's frame, the
+# block editor's text alignment, our oEmbed link) on these elements, and WordPress's paragraph
+# alignment, `text-align`, on these.
+ALIGNMENT_CLASS_TAGS = frozenset(
+    {"p", "div", "figure", "figcaption", "img", "a", "span", "table", "ul", "ol", "li"}
+    | {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
+TEXT_ALIGN_TAGS = frozenset(
+    {"p", "div", "figure", "figcaption", "li", "td", "th", "blockquote"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6"}
+)
+ALIGNMENT_CLASS = re.compile(
+    r"align(?:left|right|center|none)|wp-image-\d{1,20}|size-[a-z0-9_-]{1,40}"
+    r"|wp-caption(?:-text|-dd)?|has-text-align-(?:left|center|right|justify)|embed"
+)
+TEXT_ALIGN_VALUES = frozenset({"left", "right", "center", "justify", "start", "end"})
+CSS_PROPERTIES = ("text-align",)
+_AUTHOR_OWN_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "a": frozenset({"href", "title", "rel"}),
     "ol": frozenset({"start"}),
     "th": frozenset({"align", "colspan", "rowspan", "scope"}),
     "td": frozenset({"align", "colspan", "rowspan"}),
     # srcset and sizes only as blog.posts.media writes them, for the site's own media files.
     "img": frozenset({"src", "alt", "title", "width", "height", "srcset", "sizes"}),
-    "code": frozenset({"class"}),
+    "code": frozenset({"class"}),  # language-* only
+}
+AUTHOR_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    tag: (
+        COMMENT_ATTRIBUTES.get(tag, frozenset())
+        | _AUTHOR_OWN_ATTRIBUTES.get(tag, frozenset())
+        | (frozenset({"class"}) if tag in ALIGNMENT_CLASS_TAGS else frozenset())
+        | (frozenset({"style"}) if tag in TEXT_ALIGN_TAGS else frozenset())
+    )
+    for tag in COMMENT_ATTRIBUTES.keys()
+    | _AUTHOR_OWN_ATTRIBUTES
+    | ALIGNMENT_CLASS_TAGS
+    | TEXT_ALIGN_TAGS
 }
 # Removed with everything inside them from author HTML, instead of leaving their text behind.
 DROP_CONTENT_TAGS = frozenset(
@@ -94,6 +123,7 @@ PARSER_FAILED = (
     "Please remove unusual markup or character references and try again."
 )
 MAX_COMMENT_TAGS = 1000
+PAGE_BREAK = "<!--nextpage-->"  # WordPress's page break, kept between the pages of a post
 MAX_AUTHOR_DEPTH = 1000  # html5lib took 25 s for 20,000 nested <div> (quadratic in depth)
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 _NOT_NESTING = frozenset(
@@ -243,9 +273,13 @@ def render_markdown(source: str, images: ImageAttributes | None = None) -> str:
     ``images`` maps an image's ``src`` to attributes its Markdown image gains (srcset, sizes,
     width, height: blog.posts.media.image_attributes); the sanitizer keeps srcset and sizes
     only in the shape that function writes, for the site's own media addresses.
-    Raises SanitizeFailed if the Markdown parser or a sanitizer fails on it."""
+    WordPress's page break, ``<!--nextpage-->``, splits the text into pages: each is rendered
+    and sanitized on its own (so each is whole HTML) and they are joined by PAGE_BREAK, the only
+    comment sanitized HTML can hold. Raises SanitizeFailed if the Markdown parser or a sanitizer
+    fails on it."""
     render = partial(_render_with_images, _tools().markdown, images or {})
-    return sanitize_author_html(_guarded(render, _clean_text(source)))
+    pages = split_pages(_clean_text(source))
+    return PAGE_BREAK.join(sanitize_author_html(_guarded(render, page)) for page in pages)
 
 
 def is_media_url(value: str) -> bool:
@@ -277,6 +311,16 @@ def _render_with_images(md: MarkdownIt, images: ImageAttributes, text: str) -> s
                 for name, value in (extra or {}).items():
                     child.attrSet(name, value)
     return str(md.renderer.render(tokens, md.options, env))
+
+
+def split_pages(text: str) -> list[str]:
+    """A text's pages, split at ``<!--nextpage-->`` as WordPress's setup_postdata does (the
+    newlines around the marker go with it); one page when there is no marker."""
+    if PAGE_BREAK not in text:
+        return [text]
+    for around in (f"\n{PAGE_BREAK}\n", f"\n{PAGE_BREAK}", f"{PAGE_BREAK}\n"):
+        text = text.replace(around, PAGE_BREAK)
+    return text.split(PAGE_BREAK)
 
 
 def second_wall(html: str, *, author: bool = False) -> str:
@@ -410,21 +454,26 @@ _RESPONSIVE_CHECKS: Mapping[str, Callable[[str], bool]] = {
 }
 
 
-def _nh3_responsive_filter(tag: str, name: str, value: str) -> str | None:
-    """nh3's own check of srcset and sizes on img (it keeps any allowed attribute's value)."""
-    if tag == "img" and name in _RESPONSIVE_CHECKS and not _RESPONSIVE_CHECKS[name](value):
-        return None
-    return value
-
-
 _NH3_COMMENT = {
     **_nh3_options(COMMENT_TAGS | GENERATED_TAGS, COMMENT_ATTRIBUTES),
     "tag_attribute_values": {"a": {"rel": {COMMENT_LINK_REL}}},
 }
+
+
+def _nh3_attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3's check of an author's attribute value: the same rule as bleach's, nothing more
+    (srcset and sizes on img only for the site's own media, classes and text-align)."""
+    if tag == "img" and name in _RESPONSIVE_CHECKS:
+        return value if _RESPONSIVE_CHECKS[name](value) else None
+    if tag == "code" and name == "class":
+        return value if _LANGUAGE_CLASS.fullmatch(value) else None
+    return allowed_value(tag, name, value)
+
+
 _NH3_AUTHOR = {
     **_nh3_options(AUTHOR_TAGS, AUTHOR_ATTRIBUTES),
     "clean_content_tags": set(DROP_CONTENT_TAGS),
-    "attribute_filter": _nh3_responsive_filter,
+    "attribute_filter": _nh3_attribute,
 }
 
 
@@ -470,7 +519,28 @@ def _allows_attribute(
         return False
     if tag == "img" and name in _RESPONSIVE_CHECKS:
         return _RESPONSIVE_CHECKS[name](value)
-    return tag != "code" or bool(_LANGUAGE_CLASS.fullmatch(value))
+    if tag == "code":
+        return bool(_LANGUAGE_CLASS.fullmatch(value))
+    return name not in ("class", "style") or bool(allowed_value(tag, name, value))
+
+
+def allowed_value(tag: str, name: str, value: str) -> str | None:
+    """An author's class or style value reduced to what the allowlist keeps: the alignment
+    classes (:data:`ALIGNMENT_CLASS`), and one ``text-align: <keyword>;`` written afresh from
+    its keyword (never the author's own text, so no expression(), url(), escape or comment
+    survives). None when nothing is left. Other attributes are returned as they are."""
+    if name == "class" and tag != "code":
+        kept = [c for c in value.split() if ALIGNMENT_CLASS.fullmatch(c)]
+        return " ".join(dict.fromkeys(kept)) or None
+    if name == "style":
+        align = None
+        for declaration in value.split(";"):
+            prop, colon, keyword = declaration.partition(":")
+            if colon and prop.strip().lower() == "text-align":
+                keyword = keyword.strip().lower()
+                align = keyword if keyword in TEXT_ALIGN_VALUES else None
+        return f"text-align: {align};" if align else None
+    return value
 
 
 class _DropContentFilter(_TokenFilter):
@@ -503,6 +573,7 @@ class _AuthorCleaner(Cleaner):
             protocols=URL_SCHEMES,
             strip=True,
             strip_comments=True,
+            css_sanitizer=CSSSanitizer(allowed_css_properties=CSS_PROPERTIES),
         )
         self.parser = BleachHTMLParser(
             tags=AUTHOR_TAGS | DROP_CONTENT_TAGS,
@@ -662,6 +733,8 @@ def _recheck_attributes(element: Element, policy: _Policy) -> None:
     for name, value in list(element.attrib.items()):
         if not _allows_attribute(policy.attributes, tag, name, value):
             del element.attrib[name]
+        elif name in ("class", "style") and tag != "code":
+            element.set(name, allowed_value(tag, name, value) or "")
         elif name in URL_ATTRIBUTES or (tag, name) == ("img", "src"):
             schemes = IMAGE_SCHEMES if name == "src" else URL_ATTRIBUTES[name]
             url = _checked_url(value, schemes, allow_relative=True)

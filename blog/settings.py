@@ -214,6 +214,14 @@ def assume_defaults() -> None:
 
 def save_settings(changes: dict[str, Any]) -> Settings:
     """Validate and store changed settings, then commit. Raises InvalidSetting on bad input."""
+    stage_settings(changes)
+    db.session.commit()
+    return load_settings()
+
+
+def stage_settings(changes: dict[str, Any]) -> None:
+    """Validate changed settings and add them to the caller's transaction (no commit), for a
+    change that belongs with others (an import). Raises InvalidSetting on bad input."""
     clean = {name: coerce(name, raw) for name, raw in changes.items()}
     for name, value in clean.items():
         row = db.session.get(Setting, name)
@@ -221,5 +229,3 @@ def save_settings(changes: dict[str, Any]) -> Settings:
             db.session.add(Setting(key=name, value=json.dumps(value)))
         else:
             row.value = json.dumps(value)
-    db.session.commit()
-    return load_settings()

@@ -26,6 +26,7 @@ from blog.sanitize import (
     safe_url,
     sanitize_author_html,
     sanitize_comment,
+    second_wall,
 )
 from tests.paths import PUBLIC_VECTORS
 from tests.xss_payloads import PAYLOADS
@@ -122,6 +123,25 @@ AUTHOR = Allowed(
     },
     None,
 )
+# WordPress's layout classes and paragraph alignment, on post bodies only.
+_CLASS_TAGS = {"p", "div", "figure", "figcaption", "img", "a", "span", "table", "ul", "ol", "li"}
+_CLASS_TAGS |= {"blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+_STYLE_TAGS = {"p", "div", "figure", "figcaption", "li", "td", "th", "blockquote"}
+_STYLE_TAGS |= {"h1", "h2", "h3", "h4", "h5", "h6"}
+AUTHOR = Allowed(
+    AUTHOR.tags,
+    {
+        tag: AUTHOR.attributes.get(tag, frozenset())
+        | ({"class"} if tag in _CLASS_TAGS else set())
+        | ({"style"} if tag in _STYLE_TAGS else set())
+        for tag in AUTHOR.attributes.keys() | _CLASS_TAGS | _STYLE_TAGS
+    },
+    None,
+)
+ALIGNMENT_CLASS = (
+    r"align(left|right|center|none)|wp-image-\d+|size-[a-z0-9_-]+|wp-caption(-text|-dd)?"
+    r"|has-text-align-(left|center|right|justify)|embed"
+)
 
 
 def browser_scheme(url: str) -> str | None:
@@ -157,8 +177,12 @@ def assert_inert(output: str, allowed: Allowed) -> None:
                 assert safe_url(value) is not None, where
                 schemes = {"http", "https"} if attribute == "src" else {"http", "https", "mailto"}
                 assert browser_scheme(value) in schemes | {None}, where
-            if attribute == "class":
+            if attribute == "class" and name == "code":
                 assert re.fullmatch(r"language-[\w+#.-]+", value), where
+            elif attribute == "class":
+                assert all(re.fullmatch(ALIGNMENT_CLASS, c) for c in value.split()), where
+            if attribute == "style":
+                assert re.fullmatch(r"text-align: (left|right|center|justify|start|end);", value)
             if attribute == "rel" and allowed.forced_rel:
                 assert value == allowed.forced_rel, where
 
@@ -634,3 +658,74 @@ def test_safe_url_result_is_stable_and_safe(url: str) -> None:
     if result is not None:
         assert browser_scheme(result) in {"http", "https", "mailto", None}
         assert safe_url(result) == result
+
+
+# --- WordPress's alignment: classes and text-align on post bodies ------------------------------
+
+
+def test_wordpress_alignment_classes_and_text_align_are_kept() -> None:
+    source = (
+        '<p style="text-align: center;">Centred</p>'
+        '<h2 style="TEXT-ALIGN:Right">Right</h2>'
+        '<figure class="wp-caption aligncenter"><img class="aligncenter size-large wp-image-50"'
+        ' src="https://ok.example/a.png" alt="a"><figcaption class="wp-caption-text">c'
+        "</figcaption></figure>"
+        '<p><a class="embed" href="https://www.youtube.com/watch?v=x">video</a></p>'
+    )
+    root = parse(sanitize_author_html(source))
+    assert [p.get("style") for p in root.iter("p")] == ["text-align: center;", None]
+    assert root.find(".//h2").get("style") == "text-align: right;"
+    assert root.find(".//figure").get("class") == "wp-caption aligncenter"
+    assert root.find(".//img").get("class") == "aligncenter size-large wp-image-50"
+    assert root.find(".//figcaption").get("class") == "wp-caption-text"
+    assert root.find(".//a").get("class") == "embed"
+
+
+@pytest.mark.parametrize(
+    ("style", "kept"),
+    [
+        ("text-align:expression(alert(1))", None),
+        ("text-align:url(javascript:alert(1))", None),
+        ("behavior:url(x.htc)", None),
+        ("-moz-binding:url(x.xml#x)", None),
+        ("text-align:center;-moz-binding:url(x.xml#x)", "text-align: center;"),
+        ("color:red;text-align:left", "text-align: left;"),
+        ("text-align:center !important", None),
+        ("text-al\\69gn:center", None),
+        ("text-align:cent\\65r", None),
+        ("text-align:/**/center", None),
+        ("text-align:center;text-align:evil", None),
+    ],
+)
+def test_only_a_plain_text_align_keyword_survives_in_style(style: str, kept: str | None) -> None:
+    for render in (sanitize_author_html, render_markdown):
+        [paragraph] = parse(render(f'<p style="{style}">x</p>')).iter("p")
+        assert paragraph.get("style") == kept
+
+
+def test_only_alignment_classes_survive() -> None:
+    output = sanitize_author_html(
+        '<p class="alignleft hidden modal wp-image-7 size-thumbnail wp-image-x">x</p>'
+        '<b class="aligncenter">b</b><span class="evil">s</span>'
+    )
+    root = parse(output)
+    assert root.find(".//p").get("class") == "alignleft wp-image-7 size-thumbnail"
+    assert "class" not in root.find(".//b").attrib
+    assert "class" not in root.find(".//span").attrib
+
+
+def test_comments_keep_no_class_or_style() -> None:
+    output = sanitize_comment('<b class="aligncenter" style="text-align:center">x</b>')
+    assert "<b>x</b>" in output
+    assert all(not ({"class", "style"} & set(e.attrib)) for e in parse(output).iter())
+
+
+def test_the_second_wall_allows_the_same_alignment_and_nothing_more() -> None:
+    kept = '<p style="text-align: center;" class="alignright">x</p>'
+    assert second_wall(kept, author=True) == kept
+    hostile = (
+        '<p style="color:red" class="evil">x</p><span style="text-align: left;">s</span>'
+        '<b class="aligncenter">b</b><code class="evil">c</code>'
+    )
+    cleaned = second_wall(hostile, author=True)
+    assert "style" not in cleaned and "class" not in cleaned

@@ -118,6 +118,32 @@ PAYLOADS: list[tuple[str, str]] = [
     ("style-attr-url", '<b style="background:url(javascript:alert(1))">x</b>'),
     ("style-import", "<style>@import 'https://evil.example/x.css';</style>"),
     ("link-stylesheet", '<link rel="stylesheet" href="https://evil.example/x.css">'),
+    # style and class where post bodies allow them (text-align, WordPress's layout classes)
+    ("p-style-expression", '<p style="text-align:expression(alert(1))">x</p>'),
+    (
+        "p-style-url-javascript",
+        '<p style="text-align:center;background:url(javascript:alert(1))">x',
+    ),
+    ("p-style-behavior", '<p style="behavior:url(https://evil.example/x.htc);text-align:left">x'),
+    (
+        "div-style-moz-binding",
+        '<div style="-moz-binding:url(https://evil.example/x.xml#x)">x</div>',
+    ),
+    ("p-style-escaped-property", '<p style="text-al\\69gn:center;w\\69dth:expression(alert(1))">x'),
+    ("p-style-comment-split", '<p style="text-align:/**/center;x:expression(alert(1))">x</p>'),
+    ("p-style-breakout", '<p style="text-align:center&quot; onmouseover=&quot;alert(1)">x</p>'),
+    ("p-style-important", '<p style="text-align:center !important;position:fixed">x</p>'),
+    ("span-style-not-allowed", '<span style="text-align:center;position:fixed;top:0">x</span>'),
+    (
+        "img-class-injection",
+        '<img src="https://ok.example/a.png" class="aligncenter" onerror="alert(1)">',
+    ),
+    ("p-class-hostile", '<p class="alignleft modal-backdrop&quot; onclick=&quot;alert(1)">x</p>'),
+    ("a-class-embed-javascript", '<a class="embed" href="javascript:alert(1)">x</a>'),
+    (
+        "figure-class-style-mix",
+        '<figure class="wp-caption x" style="-moz-binding:url(x)">f</figure>',
+    ),
     # comments and CDATA
     ("comment-eject", "<!--><script>alert(1)</script>-->"),
     ("comment-dash-eject", "<!---><img src=x onerror=alert(1)>-->"),

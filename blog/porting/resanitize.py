@@ -2,9 +2,10 @@
 
 After the sanitizer's allowlist changes, stored ``body_html`` still reflects the old rules. Each
 post's HTML is rendered again from its ``body_source`` (Markdown, or the HTML of an imported
-post, which the Markdown renderer passes through to the sanitizer) and each comment's from what
-its author typed. Only bodies that come out different are written, in batches, each batch its
-own short write transaction so that the site keeps taking comments meanwhile.
+post, which the Markdown renderer passes through to the sanitizer), each comment's from what
+its author typed and each category's description from its source. Only bodies that come out
+different are written, in batches, each batch its own short write transaction so that the site
+keeps taking comments meanwhile.
 
 Then each post's automatic excerpt is made again by the current rule (blog.posts.excerpts: blocks
 kept apart, the ``<!--more-->`` tag); an excerpt its writer typed is left alone.
@@ -20,7 +21,8 @@ from sqlalchemy import select, update
 
 from blog.database import begin_write
 from blog.extensions import db
-from blog.models import Comment, Post
+from blog.models import Category, Comment, Post
+from blog.posts.authoring import render_description
 from blog.posts.excerpts import automatic_excerpt, is_automatic
 from blog.posts.media import render_post_body
 from blog.sanitize import SanitizeFailed, sanitize_comment
@@ -35,14 +37,20 @@ class Resanitized:
     comments: int
     comments_changed: int
     excerpts_changed: int = 0  # automatic excerpts made again by the current rule
+    categories: int = 0
+    categories_changed: int = 0
 
 
 def resanitize_all(batch: int = BATCH) -> Resanitized:
-    """Re-render every post and comment body; returns how many were checked and changed."""
+    """Re-render every post and comment body and category description, and make automatic
+    excerpts again; returns how many were checked and changed."""
     posts, posts_changed = _rerender(Post, render_post_body, batch)
     comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
     excerpts = _refresh_excerpts(batch)
-    return Resanitized(posts, posts_changed, comments, comments_changed, excerpts)
+    categories, categories_changed = _rerender_descriptions()
+    return Resanitized(
+        posts, posts_changed, comments, comments_changed, excerpts, categories, categories_changed
+    )
 
 
 def _refresh_excerpts(batch: int) -> int:
@@ -69,6 +77,23 @@ def _refresh_excerpts(batch: int) -> int:
         db.session.commit()
         changed += len(updates)
         last_id = rows[-1][0]
+
+
+def _rerender_descriptions() -> tuple[int, int]:
+    """Every category description, in one transaction: a site has few categories."""
+    begin_write()
+    rows = db.session.execute(
+        select(Category.id, Category.description, Category.description_html)
+    ).all()
+    updates = [
+        {"id": row_id, "description_html": fresh}
+        for row_id, source, stored in rows
+        if (fresh := _rendered(render_description, source or "")) != stored
+    ]
+    if updates:
+        db.session.execute(update(Category), updates)
+    db.session.commit()
+    return len(rows), len(updates)
 
 
 def _rerender(

@@ -1,8 +1,8 @@
 """Writing WordPress eXtended RSS 1.2: what WordPress's Tools > Export writes, from our data.
 
 WordPress's importer (and :mod:`blog.porting.wxr_import`) reads it back: authors, categories with
-their
-parents, tags, every post with its status, and every comment with its status and threading.
+their parents and descriptions, tags, every post with its status, sticky flag and post format,
+and every comment with its status, type (comment, pingback, trackback) and threading.
 Texts that WordPress keeps HTML-escaped (titles, names) are escaped; bodies are the rendered,
 sanitized HTML, with the Markdown source kept in the post meta ``_blog_body_source`` so that our
 own importer restores it exactly. Everything sits in CDATA sections, "]]>" split as WordPress
@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from blog.extensions import db
 from blog.models import Category, Comment, CommentStatus, Post, PostStatus, Tag, User, utcnow
-from blog.porting.wxr_import import SOURCE_META_KEY
+from blog.porting.wxr_import import DESCRIPTION_META_KEY, SOURCE_META_KEY
 from blog.posts.feeds import xml_safe
 from blog.posts.menus import MenuItem
 from blog.posts.pages import address_of
@@ -166,7 +166,10 @@ class _Writer:
             parent = category.parent.slug if category.parent is not None else ""
             self.element("wp:category_parent", cdata(parent))
             self.element("wp:cat_name", _escaped(category.name))
-            self.element("wp:category_description", _escaped(category.description))
+            # What WordPress holds (HTML), and our source for our own importer.
+            self.element("wp:category_description", cdata(category.description_html))
+            if category.description:
+                self.meta(DESCRIPTION_META_KEY, category.description, "termmeta", 2)
             self.line("</wp:category>")
         return len(ordered)
 
@@ -218,7 +221,7 @@ class _Writer:
         self.element("wp:menu_order", str(post.menu_order))
         self.element("wp:post_type", cdata(post.kind.value))
         self.element("wp:post_password", cdata(""))
-        self.element("wp:is_sticky", "0")
+        self.element("wp:is_sticky", "1" if post.sticky else "0")
         self.terms(post)
         self.meta(SOURCE_META_KEY, post.body_source)
         for comment in comments:
@@ -226,12 +229,15 @@ class _Writer:
         self.line("</item>")
 
     def terms(self, post: Post) -> None:
-        """The post's categories, its primary one first, then its tags."""
+        """The post's categories, its primary one first, then its tags and its format."""
         ordered = [post.primary_category] if post.primary_category in post.categories else []
         for category in ordered + [c for c in post.categories if c not in ordered]:
             self.term("category", category.slug, category.name)
         for tag in post.tags:
             self.term("post_tag", tag.slug, tag.name)
+        if post.post_format:
+            name = post.post_format.capitalize()
+            self.term("post_format", f"post-format-{post.post_format}", name)
 
     def menu_term(self) -> None:
         """The menu's term: WordPress's importer files menu items only under a known menu."""
@@ -276,11 +282,11 @@ class _Writer:
             f'<category domain="{domain}" nicename="{_attr(slug)}">{_escaped(name)}</category>', 2
         )
 
-    def meta(self, key: str, value: str) -> None:
-        self.line("<wp:postmeta>", 2)
-        self.element("wp:meta_key", cdata(key), 3)
-        self.element("wp:meta_value", cdata(value), 3)
-        self.line("</wp:postmeta>", 2)
+    def meta(self, key: str, value: str, kind: str = "postmeta", indent: int = 2) -> None:
+        self.line(f"<wp:{kind}>", indent)
+        self.element("wp:meta_key", cdata(key), indent + 1)
+        self.element("wp:meta_value", cdata(value), indent + 1)
+        self.line(f"</wp:{kind}>", indent)
 
     def comment(self, comment: Comment) -> None:
         created = _wp_date(comment.created_at)
@@ -295,7 +301,7 @@ class _Writer:
             ("wp:comment_date_gmt", cdata(created)),
             ("wp:comment_content", cdata(comment.body_source)),
             ("wp:comment_approved", cdata(APPROVED_VALUES[comment.status])),
-            ("wp:comment_type", cdata("comment")),
+            ("wp:comment_type", cdata(comment.comment_type.value)),
             ("wp:comment_parent", str(comment.parent_id or 0)),
             ("wp:comment_user_id", str(comment.user_id or 0)),
         ):

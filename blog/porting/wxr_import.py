@@ -4,19 +4,24 @@ What becomes what:
 - Authors become users with the role author and an unusable password ("!"), matched by login
   (a login our usernames cannot hold, such as "john smith", becomes its slug, "john-smith").
 - Categories (with their parents) and tags are matched by slug; WordPress's percent-encoded
-  slugs are decoded ("%d0%bd..." becomes "н...").
+  slugs are decoded ("%d0%bd..." becomes "н..."). A category's description keeps its markup
+  (WordPress's HTML with its paragraphs, rendered and sanitized like a post body).
 - Posts and pages become posts (pages of the kind "page", below their parent page), matched by
   slug: a post whose slug already exists is taken to be already imported and only its missing
   comments are added. Status: publish -> published, future -> published with its future date
   (scheduled); draft, pending, private and password-protected posts -> draft; trash,
   auto-draft, attachments, revisions and other types are skipped; the menu items make the site
   menu, and the old addresses of everything become redirects (:mod:`.wxr_addresses`).
-- The body is WordPress's HTML with shortcodes and paragraphs applied (:func:`wordpress_html`),
-  kept as the post's source and rendered through our sanitizer like any other.
+- The body is WordPress's HTML with shortcodes, embeds and paragraphs applied
+  (:func:`wordpress_html`; ``<!--more-->`` and ``<!--nextpage-->`` kept), stored as the post's
+  source and rendered through our sanitizer like any other.
+- With ``site_settings``: the site title and tagline (the channel's), each post's sticky flag
+  and post format.
 - Comments of every type (pingbacks too: WordPress counts them) keep their status (1 approved,
-  0 pending, spam, trash) and threading; a comment is already there when its post has one with
-  the same email, time (to the second) and text. Each new comment gets a ModerationEvent by the
-  system with the reason "imported", and the counts move with :mod:`blog.comments.transitions`.
+  0 pending, spam, trash), type (comment, pingback, trackback), times and threading; a
+  comment is already there when its post has one with the same email, time (to the second)
+  and text. Each new comment gets a ModerationEvent by the system with the reason "imported",
+  and the counts move with :mod:`blog.comments.transitions`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified
 
 from blog.accounts.author_slugs import public_slug
 from blog.comments.transitions import create_comments
@@ -40,6 +46,7 @@ from blog.models import (
     Category,
     Comment,
     CommentStatus,
+    CommentType,
     Post,
     PostKind,
     PostStatus,
@@ -48,17 +55,10 @@ from blog.models import (
     User,
     utcnow,
 )
+from blog.porting.wordpress_content import comment_text, wordpress_html
 from blog.porting.wxr_addresses import Imported, finish_import
-from blog.porting.wxr_read import (
-    WxrComment,
-    WxrDocument,
-    WxrError,
-    WxrItem,
-    WxrTerm,
-    comment_text,
-    wordpress_html,
-)
-from blog.posts.authoring import default_category, make_slug
+from blog.porting.wxr_read import WxrComment, WxrDocument, WxrError, WxrItem, WxrTerm
+from blog.posts.authoring import default_category, make_slug, render_description
 from blog.posts.excerpts import automatic_excerpt
 from blog.sanitize import (
     SanitizeFailed,
@@ -68,6 +68,7 @@ from blog.sanitize import (
     sanitize_author_html,
     sanitize_comment,
 )
+from blog.settings import stage_settings
 
 IMPORTED_TYPES = ("post", "page")
 UNUSABLE_PASSWORD = "!"
@@ -75,6 +76,10 @@ FALLBACK_LOGIN = "imported"
 IMPORT_REASON = "imported"
 # Where our own export keeps a post's Markdown, so that a round trip restores it exactly.
 SOURCE_META_KEY = "_blog_body_source"
+DESCRIPTION_META_KEY = "_blog_description_source"  # a category's, in its wp:termmeta
+POST_FORMATS = frozenset(
+    {"aside", "gallery", "link", "image", "quote", "status", "video", "audio", "chat"}
+)
 COMMENT_STATUSES = {
     "1": CommentStatus.APPROVED,
     "approve": CommentStatus.APPROVED,
@@ -102,11 +107,14 @@ class ImportReport:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def import_wxr(document: WxrDocument, progress: Progress | None = None) -> ImportReport:
-    """Store the document in one transaction and commit; on any error nothing is stored."""
+def import_wxr(
+    document: WxrDocument, progress: Progress | None = None, site_settings: bool = False
+) -> ImportReport:
+    """Store the document in one transaction and commit; on any error nothing is stored. With
+    ``site_settings``, the site title, tagline, sticky flags and post formats come too."""
     begin_write()
     try:
-        report = _Importer(document).run(progress or (lambda _n: None))
+        report = _Importer(document, site_settings).run(progress or (lambda _n: None))
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
@@ -174,9 +182,19 @@ def assign_slugs(items: Iterable[WxrItem]) -> list[str]:
     return slugs
 
 
+def comment_type_of(kind: str) -> CommentType:
+    """WordPress's comment_type ("" before WordPress 5.5) as ours; a plugin's own type (a
+    review, a webmention) is a comment."""
+    try:
+        return CommentType(kind.strip().lower() or CommentType.COMMENT)
+    except ValueError:
+        return CommentType.COMMENT
+
+
 class _Importer:
-    def __init__(self, document: WxrDocument) -> None:
+    def __init__(self, document: WxrDocument, site_settings: bool = False) -> None:
         self.document = document
+        self.site_settings = site_settings
         self.report = ImportReport()
         self.users: dict[str, User] = {}
         self.users_by_wp_id: dict[int, User] = {}
@@ -191,6 +209,8 @@ class _Importer:
             user = self._user(author.login, author.display_name, author.email, author.wp_id)
             if author.wp_id is not None:
                 self.users_by_wp_id[author.wp_id] = user
+        if self.site_settings:
+            self._site_settings()
         self._categories(self.document.categories)
         for term in self.document.tags:
             self._tag(term)
@@ -224,6 +244,15 @@ class _Importer:
         finish_import(imported)
         self.report.created.update(imported.report_created)
         self.report.existing.update(imported.report_existing)
+
+    def _site_settings(self) -> None:
+        """The site title and tagline, as WordPress wrote them in the channel."""
+        changes = {
+            "site_title": plain_text(self.document.title, 200),
+            "tagline": plain_text(self.document.description, 500),
+        }
+        stage_settings({name: value for name, value in changes.items() if value})
+        self.report.created["site settings"] += 1
 
     # --- people and terms ---
 
@@ -272,10 +301,14 @@ class _Importer:
         category = db.session.scalars(select(Category).where(Category.slug == slug)).first()
         new = category is None
         if category is None:
+            source = term.meta.get(DESCRIPTION_META_KEY)
+            if source is None:
+                source = wordpress_html(clean_text(term.description, 100_000))
             category = Category(
                 name=plain_text(term.name, 200) or slug,
                 slug=slug,
-                description=plain_text(term.description, 10_000),
+                description=source,
+                description_html=render_description(source),
             )
             db.session.add(category)
             db.session.flush()
@@ -326,6 +359,13 @@ class _Importer:
         else:
             self.report.existing[kind] += 1
             self._comments(post, item.comments)
+            if self.site_settings:
+                db.session.execute(
+                    update(Post)
+                    .where(Post.id == post.id)
+                    .values(**_site_flags(item), updated_at=Post.updated_at)
+                    .execution_options(synchronize_session=False)
+                )
 
     def _new_post(self, item: WxrItem, slug: str) -> Post:
         author = self._user(item.creator, item.creator, "", None)
@@ -357,6 +397,7 @@ class _Importer:
             created_at=created,
             updated_at=max(item.modified or created, created),
             comments_open=item.comments_open,
+            **(_site_flags(item) if self.site_settings else {}),
         )
         db.session.add(post)
         db.session.flush()
@@ -397,6 +438,7 @@ class _Importer:
             parent = by_wp_id.get(parent_wp_id)
             if parent is not None and parent is not comment:
                 comment.parent_id = parent.id
+                flag_modified(comment, "updated_at")  # kept as in the file, not onupdate's now
         self.report.created["comments"] += len(added)
 
     def _new_comment(self, post: Post, wxr: WxrComment, body: str, created: datetime) -> Comment:
@@ -409,11 +451,20 @@ class _Importer:
             user_id=user.id if user is not None else None,
             body_source=body,
             body_html=sanitize_comment(body),
+            comment_type=comment_type_of(wxr.kind),
             ip_address=clean_text(wxr.ip, 45),
             created_at=created,
             updated_at=created,
         )
         return comment
+
+
+def _site_flags(item: WxrItem) -> dict[str, object]:
+    post_format = item.post_format.lower()
+    return {
+        "sticky": item.sticky,
+        "post_format": post_format if post_format in POST_FORMATS else "",
+    }
 
 
 def _comment_key(email: str, created: datetime, body: str) -> tuple[str, datetime, str]:

@@ -5,17 +5,12 @@ refuses a document type declaration outright: WordPress never writes one, and a 
 entity expansion ("billion laughs") and external entities (reading local files) get in. The
 result is plain data (:class:`WxrDocument`); :mod:`blog.porting.wxr_import` stores it.
 
-Also here, WordPress's markup conventions turned into plain HTML: :func:`wordpress_html` applies
-the shortcodes we can express (``[caption]`` becomes a figure, ``[embed]`` a link, ``[audio]``
-and ``[video]`` a link to the file, ``[gallery]`` and ``[playlist]`` go: media are not imported)
-and WordPress's automatic paragraphs (``wpautop``) to classic-editor content.
+What WordPress's markup becomes in HTML is :mod:`blog.porting.wordpress_content`'s business.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -54,6 +49,7 @@ class WxrTerm:
     name: str
     parent: str = ""
     description: str = ""
+    meta: dict[str, str] = field(default_factory=dict)  # wp:termmeta
 
 
 @dataclass(frozen=True)
@@ -97,6 +93,8 @@ class WxrItem:
     parent_wp_id: int = 0
     menu_order: int = 0
     menus: list[str] = field(default_factory=list)
+    sticky: bool = False  # wp:is_sticky
+    post_format: str = ""  # the post_format term without its "post-format-": "aside", ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +106,8 @@ class WxrDocument:
     tags: list[WxrTerm]
     items: list[WxrItem]
     blog_url: str = ""  # wp:base_blog_url: the address the site's permalinks start with
+    title: str = ""  # the channel's: the site title and tagline, HTML-escaped as WordPress wrote
+    description: str = ""
 
 
 def read_wxr(source: str | IO[bytes]) -> WxrDocument:
@@ -157,6 +157,8 @@ def _document(channel: Element) -> WxrDocument:
         tags=[reader.tag_term(e) for e in channel.iter(reader.tag("tag"))],
         items=[reader.item(e) for e in channel.iter("item")],
         blog_url=reader.wp(channel, "base_blog_url") or _text(channel, "link"),
+        title=_text(channel, "title"),
+        description=_text(channel, "description"),
     )
 
 
@@ -217,6 +219,10 @@ class _Reader:
             name=self.wp(element, "cat_name").strip(),
             parent=self.wp(element, "category_parent").strip(),
             description=self.wp(element, "category_description").strip(),
+            meta={
+                self.wp(m, "meta_key"): self.wp(m, "meta_value")
+                for m in element.findall(self.tag("termmeta"))
+            },
         )
 
     def tag_term(self, element: Element) -> WxrTerm:
@@ -262,6 +268,16 @@ class _Reader:
             menus=[
                 (e.get("nicename") or "").strip() for e in terms if e.get("domain") == "nav_menu"
             ],
+            sticky=wp(element, "is_sticky").strip() == "1",
+            post_format=next(
+                (
+                    slug.removeprefix("post-format-")
+                    for e in terms
+                    if e.get("domain") == "post_format"
+                    and (slug := (e.get("nicename") or "").strip())
+                ),
+                "",
+            ),
         )
 
     def comment(self, element: Element) -> WxrComment:
@@ -288,147 +304,3 @@ def _item_term(element: Element) -> WxrTerm:
         slug=(element.get("nicename") or "").strip(),
         name=(element.text or "").strip(),
     )
-
-
-# --- WordPress markup to HTML ---------------------------------------------------------------
-
-# A shortcode's attributes stop at the next `[` as well as `]`: when they could run over `[`, an
-# opener without its `]` scanned on to the next shortcode's, for each opener (quadratic).
-_CAPTION = re.compile(r"\[(?:wp_)?caption([^\][]*)\](.*?)\[/(?:wp_)?caption\]", re.S | re.I)
-_CAPTION_IMAGE = re.compile(r"\s*((?:<a\s[^>]*>\s*)?<img\s[^>]*>(?:\s*</a>)?)(.*)", re.S | re.I)
-_EMBED = re.compile(r"\[embed[^\][]*\](.*?)\[/embed\]", re.S | re.I)
-_ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
-_URL_ATTRIBUTES = ("src", "mp4", "m4v", "webm", "ogv", "mp3", "ogg", "m4a", "wav", "wmv", "flv")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)  # block markers, <!--more-->, notes
-_PRE = re.compile(r"<pre[\s>].*?</pre>", re.S | re.I)
-# The closing marks of the lazy patterns above (see _sub_closed).
-_CAPTION_END = re.compile(r"\[/(?:wp_)?caption\]", re.I)
-_EMBED_END = re.compile(r"\[/embed\]", re.I)
-_HTML_COMMENT_END = re.compile(r"-->")
-_PRE_END = re.compile(r"</pre>", re.I)
-_BLOCK_START = re.compile(
-    r"<(?:address|article|aside|blockquote|caption|col|colgroup|dd|details|div|dl|dt|"
-    r"fieldset|figcaption|figure|footer|h[1-6]|header|hgroup|hr|li|main|menu|nav|ol|p|"
-    r"pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul|"
-    # and what the sanitizer removes whole: no empty paragraph left behind
-    r"audio|canvas|embed|form|iframe|math|noscript|object|script|style|svg|video)[\s/>]",
-    re.I,
-)
-
-
-def _attributes(text: str) -> dict[str, str]:
-    return {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTRIBUTE.finditer(text or "")}
-
-
-def _caption(match: re.Match[str]) -> str:
-    attributes = _attributes(match[1])
-    picture = _CAPTION_IMAGE.match(match[2])
-    body, caption = (picture[1], picture[2].strip()) if picture else (match[2].strip(), "")
-    caption = caption or html.escape(attributes.get("caption", ""))
-    figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
-    return f"<figure>{body}{figcaption}</figure>"
-
-
-def _media(match: re.Match[str]) -> str:
-    attributes = _attributes(match[2])
-    url = next((attributes[k] for k in _URL_ATTRIBUTES if attributes.get(k)), "")
-    url = url or (match[3] or "").strip()
-    if not url:
-        return ""
-    safe = html.escape(url)
-    return f'<a href="{safe}">{safe}</a>'
-
-
-def wordpress_html(content: str) -> str:
-    """A post's content as WordPress shows it, as HTML: shortcodes and paragraphs applied.
-
-    Shortcodes other than caption, embed, audio, video, gallery and playlist are left as text,
-    as WordPress itself shows a shortcode whose plugin is gone.
-    """
-    text = content.replace("\r\n", "\n").replace("\r", "\n")
-    text = _sub_closed(_CAPTION, _CAPTION_END, _caption, text)
-    text = _sub_closed(_EMBED, _EMBED_END, lambda m: _media_link(m[1]), text)
-    text = _sub_kinds(("audio", "video"), _media, text)  # [video mp4="..."][/video]
-    text = _sub_kinds(("gallery", "playlist"), "", text)
-    text = _sub_closed(_HTML_COMMENT, _HTML_COMMENT_END, "", text)
-    return autop(text)
-
-
-def _sub_kinds(
-    kinds: tuple[str, ...], replacement: str | Callable[[re.Match[str]], str], text: str
-) -> str:
-    """Replace the shortcodes of these kinds, each with its content up to its own closing mark
-    when it has one (groups: kind, attributes, content), in linear time: past a kind's last
-    closing mark only the opening shortcode is matched (see _sub_closed)."""
-    for kind in kinds:
-        opener = rf"\[({kind})(\s[^\][]*)?\]"
-        end = 0
-        for found in re.finditer(rf"\[/{kind}\]", text, re.I):
-            end = found.end()
-        head = re.compile(opener + r"(?:(.*?)\[/\1\])?", re.S | re.I).sub(replacement, text[:end])
-        text = head + re.compile(opener + "()", re.I).sub(replacement, text[end:])
-    return text
-
-
-def _sub_closed(
-    pattern: re.Pattern[str],
-    closer: re.Pattern[str],
-    replacement: str | Callable[[re.Match[str]], str],
-    text: str,
-) -> str:
-    """``pattern.sub`` for a pattern that ends with ``closer`` after a lazy ``.*?``, in linear
-    time: only the text up to the last closer is searched. Past it no opener can be closed, and
-    each opener's scan to the end of the text made the work quadratic in the number of openers.
-    """
-    end = 0
-    for found in closer.finditer(text):
-        end = found.end()
-    return pattern.sub(replacement, text[:end]) + text[end:] if end else text
-
-
-_COMMENT_BREAK = re.compile(r"<br\s*/?>\n?", re.I)
-# `(?<!\s)`: a match starts only where a run of spaces does (a match from inside a run would
-# start at its beginning anyway); tried from each space of a long run, it was quadratic.
-_COMMENT_PARAGRAPH = re.compile(r"(?<!\s)\s*</?p(?:\s[^>]*)?>\s*", re.I)
-_LINE_BREAK = re.compile(r"(?<!\s)\s*\n\s*")
-
-
-def comment_text(content: str) -> str:
-    """A WordPress comment as a reader would have typed it for our comment form.
-
-    WordPress keeps comments as typed, but editors and plugins sometimes store ``<p>`` and
-    ``<br>``, which our comment sanitizer would show as text: they become the blank lines and
-    newlines it turns back into paragraphs and line breaks. Any other markup is left for it.
-    """
-    text = content.replace("\r\n", "\n").replace("\r", "\n")
-    text = _COMMENT_BREAK.sub("\n", text)
-    return re.sub(r"\n{3,}", "\n\n", _COMMENT_PARAGRAPH.sub("\n\n", text)).strip()
-
-
-def _media_link(url: str) -> str:
-    safe = html.escape(url.strip())
-    return f'<p><a href="{safe}">{safe}</a></p>' if safe else ""
-
-
-def autop(text: str) -> str:
-    """WordPress's wpautop, simplified: blank lines make paragraphs, single newlines ``<br>``.
-
-    A chunk that already starts with a block element is left alone, and ``<pre>`` blocks are kept
-    whole. The result is all HTML blocks, so rendering it as Markdown changes nothing in it.
-    """
-    kept: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        kept.append(match[0])
-        return f"\n\n\x00{len(kept) - 1}\x00\n\n"  # a block of its own
-
-    text = _sub_closed(_PRE, _PRE_END, keep, text.replace("\x00", ""))
-    chunks = [c.strip() for c in re.split(r"\n\s*\n", text) if c.strip()]
-    blocks = []
-    for chunk in chunks:
-        if _BLOCK_START.match(chunk) or re.fullmatch(r"\x00\d+\x00", chunk):
-            blocks.append(chunk)
-        else:
-            blocks.append("<p>" + _LINE_BREAK.sub("<br>\n", chunk) + "</p>")
-    joined = "\n\n".join(blocks)
-    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m[1])], joined)

@@ -32,7 +32,7 @@ from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
 from blog.posts import pages, redirects
 from blog.posts.excerpts import automatic_excerpt, typed_excerpt
 from blog.posts.media import render_post_body
-from blog.sanitize import SanitizeFailed
+from blog.sanitize import SanitizeFailed, render_markdown
 
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
 DEFAULT_CATEGORY_SLUG = "uncategorized"
@@ -87,6 +87,12 @@ def default_category() -> Category:
     return found
 
 
+def render_description(description: str) -> str:
+    """A category's description as its page shows it: Markdown or HTML (WordPress's, with its
+    links and emphasis), rendered and sanitized like a post body. Raises SanitizeFailed."""
+    return render_markdown(description) if description.strip() else ""
+
+
 def get_or_create_category(
     name: str, parent: Category | None = None, description: str = ""
 ) -> Category:
@@ -98,6 +104,7 @@ def get_or_create_category(
             slug=unique_slug(Category, name),
             parent=parent,
             description=description,
+            description_html=render_description(description),
         )
         db.session.add(found)
         db.session.flush()

@@ -23,9 +23,11 @@ from blog.posts.authoring import (
     MAX_CATEGORY_NAME,
     clean_text,
     default_category,
+    render_description,
     slug_of_typed,
     unique_slug,
 )
+from blog.sanitize import SanitizeFailed
 
 MAX_DESCRIPTION = 5_000
 NOT_SAVED = "The category was not saved: please correct the marked fields."
@@ -103,9 +105,23 @@ def _descendants(category_id: int) -> set[int]:
     return found
 
 
+@dataclass(frozen=True)
+class _Fields:
+    name: str
+    slug: str
+    parent: Category | None
+    description: str
+    description_html: str
+
+    def apply(self, category: Category) -> None:
+        category.name, category.slug, category.parent = self.name, self.slug, self.parent
+        category.description = self.description
+        category.description_html = self.description_html
+
+
 def _validated(
     name: str, slug: str, parent_id: int | None, description: str, own_id: int | None
-) -> tuple[str, str, Category | None, str]:
+) -> _Fields:
     fields: dict[str, str] = {}
     name = " ".join(clean_text(name).split())
     description = clean_text(description, keep_newlines=True).strip()
@@ -116,11 +132,22 @@ def _validated(
         fields["name"] = f"Category names have at most {MAX_CATEGORY_NAME} characters."
     if len(description) > MAX_DESCRIPTION:
         fields["description"] = f"Descriptions have at most {MAX_DESCRIPTION:,} characters."
+    shown = _rendered_description(description, fields)
     parent = _checked_parent(parent_id, own_id, fields)
     final = _chosen_slug(typed_slug, name, own_id, fields)
     if fields:
         raise CategoryRejected(NOT_SAVED, fields)
-    return name, final, parent, description
+    return _Fields(name, final, parent, description, shown)
+
+
+def _rendered_description(description: str, fields: dict[str, str]) -> str:
+    if "description" in fields:
+        return ""
+    try:
+        return render_description(description)
+    except SanitizeFailed as error:
+        fields["description"] = error.message
+        return ""
 
 
 def _checked_parent(
@@ -155,8 +182,8 @@ def create_category(
     ensure(actor, Action.MANAGE_CATEGORIES)
     begin_write()
     try:
-        name, final, parent, description = _validated(name, slug, parent_id, description, None)
-        category = Category(name=name, slug=final, parent=parent, description=description)
+        category = Category()
+        _validated(name, slug, parent_id, description, None).apply(category)
         db.session.add(category)
         db.session.commit()
     except IntegrityError:
@@ -186,11 +213,9 @@ def update_category(
             raise CategoryRejected("That category no longer exists.", status_code=404)
         if is_default(found):
             slug = DEFAULT_CATEGORY_SLUG
-        name, final, parent, description = _validated(
-            name, slug, parent_id, description, category_id
-        )
+        fields = _validated(name, slug, parent_id, description, category_id)
         before = redirects.category_keys()
-        found.name, found.slug, found.parent, found.description = name, final, parent, description
+        fields.apply(found)
         db.session.flush()
         redirects.record_category_moves(before)
         db.session.commit()

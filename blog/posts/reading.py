@@ -24,6 +24,7 @@ from blog.models import (
     post_tags,
     utcnow,
 )
+from blog.sanitize import PAGE_BREAK
 
 T = TypeVar("T")
 Row = TypeVar("Row", bound=tuple[object, ...])  # the columns a statement selects
@@ -173,6 +174,28 @@ def get_published_post(slug: str) -> Post | None:
         )
     )
     return db.session.scalars(stmt).unique().one_or_none()
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of a post split by WordPress's ``<!--nextpage-->``: its HTML, its number, and
+    how many pages the post has (1 for most posts)."""
+
+    html: str
+    number: int
+    count: int
+
+    @property
+    def numbers(self) -> range:
+        return range(1, self.count + 1)
+
+
+def post_page(post: Post, number: int = 1) -> PostPage:
+    """Page ``number`` of the post's body; raises PageNotFound past its last page."""
+    pages = post.body_html.split(PAGE_BREAK)
+    if not 1 <= number <= len(pages):
+        raise PageNotFound(str(number))
+    return PostPage(html=pages[number - 1], number=number, count=len(pages))
 
 
 def category_chain(category: Category | None) -> list[Category]:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import joinedload
 from blog.extensions import db
 from blog.models import Post
 from blog.posts.reading import Page, PageNotFound, is_published
-from blog.sanitize import html_to_text
+from blog.sanitize import PAGE_BREAK, html_to_text
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
@@ -130,7 +130,8 @@ def search_text(body_html: str | None) -> str:
     def replace(tag: re.Match[str]) -> str:
         return "" if (tag[2] or "").lower() in _INLINE_TAGS else " "
 
-    return html.unescape(_TAG.sub(replace, body_html))
+    # The page break between a post's pages is the one comment sanitized HTML holds: a space.
+    return html.unescape(_TAG.sub(replace, body_html.replace(PAGE_BREAK, " ")))
 
 
 def _register_sqlite_function(dbapi_connection: object, _record: object) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
@@ -116,12 +116,27 @@ def post(slug: str) -> str | Response:
     return render_post(found)
 
 
-def render_post(found: Post, comment_form: Any = None) -> str:
-    """The post page. ``comment_form`` (values, errors, message, preview) brings a rejected or
-    previewed reply back. ``?cpage=N`` chooses the comment page (404 past the last)."""
+@bp.route("/blog/<slug>/<int:number>/")
+@conditional
+def post_page(slug: str, number: int) -> str | Response:
+    """Page ``number`` of a post split by ``<!--nextpage-->``; page 1 is the post's own
+    address, as WordPress redirects it."""
+    found = posts.get_published_post(slug)
+    if found is None:
+        abort(404)
+    if number == 1:
+        return redirect(url_for("public.post", slug=slug), 301)
+    return render_post(found, number=number)
+
+
+def render_post(found: Post, comment_form: Any = None, number: int = 1) -> str:
+    """The post page (page ``number`` of its body). ``comment_form`` (values, errors, message,
+    preview) brings a rejected or previewed reply back. ``?cpage=N`` chooses the comment page
+    (404 past the last)."""
     settings = site_settings()
     own = own_comment_ids()
     try:
+        content = posts.post_page(found, number)
         cpage = posts.parse_page(request.args.get("cpage")) if request.args.get("cpage") else None
         section = comment_section(found, own, settings, cpage)
     except PageNotFound:
@@ -141,6 +156,7 @@ def render_post(found: Post, comment_form: Any = None) -> str:
         **extra,
         post=found,
         social=post_metadata(found, settings),
+        content=content,
         breadcrumbs=crumbs,
         thread=section.thread,
         section=section,

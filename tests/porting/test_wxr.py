@@ -119,7 +119,8 @@ def test_categories_keep_their_parents_and_slugs(imported: Any) -> None:
     assert categories["malware"].parent is categories["security"]
     assert categories["security"].parent is None
     assert categories["actualites"].name == "Actualités & brèves"
-    assert categories["security"].description == "Threats, fixes and advice."
+    assert categories["security"].description == "<p>Threats, fixes and advice.</p>"
+    assert categories["security"].description_html == "<p>Threats, fixes and advice.</p>"
     assert {t.slug: t.name for t in db.session.scalars(select(Tag))} == {
         "uk": "UK",
         "zero-day": "Zero-day",
@@ -217,12 +218,19 @@ def test_bodies_are_sanitized_and_shortcodes_applied(imported: Any) -> None:
     )
     kaspersky = post("kaspersky-closing-down-its-uk-office").body_html
     assert "[caption" not in kaspersky
-    assert "<figcaption>The London office, in better days</figcaption></figure>" in kaspersky
+    assert (
+        '<figure class="wp-caption aligncenter"><a href="https://cyber1defense.example/wp-content/'
+        'uploads/2024/03/office.jpg"><img class="size-large wp-image-50"'
+    ) in kaspersky
+    assert (
+        '<figcaption class="wp-caption-text">The London office, in better days</figcaption>'
+        "</figure>"
+    ) in kaspersky
     assert "<p>Customers keep their licences until they expire.<br>\nSupport moves" in kaspersky
     assert "more" not in kaspersky.split("</blockquote>")[1][:20]
     news = post("новости-безопасности").body_html
     assert "[gallery" not in news
-    assert '<a href="https://video.example/watch?v=abc123">' in news
+    assert '<a href="https://video.example/watch?v=abc123" class="embed">' in news
     assert '[contact-form-7 id="9" title="Kontakt"]' in news  # unknown: shown as WordPress does
     zurich = post("ransomware-in-zurich-5-lehren-fur-kmu").body_html
     assert "wp:paragraph" not in zurich
