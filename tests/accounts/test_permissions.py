@@ -158,6 +158,8 @@ EXPECTED: dict[str, frozenset[Role] | str] = {
     "admin.post_revision_compare": OWN_POST,
     "admin.post_revision_restore": OWN_POST,
     "admin.categories": EDITORS,
+    "admin.pages_list": EDITORS,
+    "admin.page_new": EDITORS,
     "admin.category_edit": EDITORS,
     "admin.category_delete": EDITORS,
     "admin.users": ADMINS,

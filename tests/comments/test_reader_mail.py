@@ -15,6 +15,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from blog.comments.counts import find_drift
+from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Role, User, utcnow
 from blog.settings import save_settings
@@ -243,6 +244,9 @@ def test_purge_deletes_comments_left_unconfirmed_for_7_days(mail: tuple[Flask, I
     post = factories.make_post()
     old = comment_id(post_comment(reader(app), post, email="h@example.org", body="Old"))
     new = comment_id(post_comment(reader(app), post, email="i@example.org", body="New"))
+    # A write transaction from the start: the outbox may be writing its confirmation mails in
+    # its own thread, and on SQLite a read transaction cannot become a write one meanwhile.
+    begin_write()
     for event in db.session.scalars(
         select(ModerationEvent).where(ModerationEvent.comment_id == old)
     ):
