@@ -64,6 +64,7 @@ def seed(live_server: LiveServer) -> dict[str, Any]:
             "post_id": busy.id,
             "admin": admin.username,
             "user_id": admin.id,
+            "media_id": factories.make_media(admin).id,
         }
         db.session.commit()
     return seeded
@@ -101,6 +102,13 @@ def admin_paths(seeded: dict[str, Any]) -> list[str]:
         f"/admin/users/{seeded['user_id']}/",
         "/admin/settings/",
         "/admin/profile/",
+        "/admin/media/",
+        f"/admin/media/{seeded['media_id']}",
+        f"/admin/media/{seeded['media_id']}/delete",
+        "/admin/pages/",
+        "/admin/pages/new",
+        f"/admin/posts/{seeded['post_id']}/revisions/",
+        f"/admin/posts/{seeded['post_id']}/revisions/compare",
     ]
 
 
@@ -150,6 +158,10 @@ def test_no_wcag_violation_on_public_and_admin_pages(
     for path in admin_paths(seeded):
         assert browser_page.goto(live_server(path)).status == 200, path
         check(browser_page, axe, path, found)
+    # The public pages as staff see them: the admin bar and the moderation links.
+    for path in ("/", f"/blog/{seeded['busy']}/"):
+        browser_page.goto(live_server(path))
+        check(browser_page, axe, f"{path} signed in", found)
     browser_page.goto(live_server("/admin/posts/new"))
     browser_page.click("form.post-form button[type=submit] >> nth=-1")
     browser_page.wait_for_load_state()
