@@ -236,10 +236,6 @@ class _Reader:
     def item(self, element: Element) -> WxrItem:
         wp = self.wp
         status = wp(element, "status").strip()
-        date = parse_wp_date(wp(element, "post_date_gmt"))
-        if date is None and status in ("publish", "future", "private"):
-            date = _rfc822(_text(element, "pubDate"))
-        date = date or parse_wp_date(wp(element, "post_date"))
         terms = [e for e in element.findall("category") if e.get("nicename") is not None]
         return WxrItem(
             wp_id=_int(wp(element, "post_id")),
@@ -250,7 +246,7 @@ class _Reader:
             creator=_text(element, f"{{{DC_NS}}}creator").strip(),
             content=_text(element, f"{{{CONTENT_NS}}}encoded"),
             excerpt=_text(element, f"{{{self.excerpt_ns}}}encoded"),
-            date=date,
+            date=self.item_date(element, status),
             modified=parse_wp_date(wp(element, "post_modified_gmt")),
             comments_open=wp(element, "comment_status").strip() != "closed",
             password=wp(element, "post_password"),
@@ -265,20 +261,18 @@ class _Reader:
             guid=_text(element, "guid").strip(),
             parent_wp_id=_int(wp(element, "post_parent")) or 0,
             menu_order=_int(wp(element, "menu_order")) or 0,
-            menus=[
-                (e.get("nicename") or "").strip() for e in terms if e.get("domain") == "nav_menu"
-            ],
+            menus=_slugs(terms, "nav_menu"),
             sticky=wp(element, "is_sticky").strip() == "1",
-            post_format=next(
-                (
-                    slug.removeprefix("post-format-")
-                    for e in terms
-                    if e.get("domain") == "post_format"
-                    and (slug := (e.get("nicename") or "").strip())
-                ),
-                "",
-            ),
+            post_format=next(iter(_slugs(terms, "post_format")), "").removeprefix("post-format-"),
         )
+
+    def item_date(self, element: Element, status: str) -> datetime | None:
+        """When the item was published: its GMT date, else (published ones) the RSS pubDate,
+        else its local date."""
+        date = parse_wp_date(self.wp(element, "post_date_gmt"))
+        if date is None and status in ("publish", "future", "private"):
+            date = _rfc822(_text(element, "pubDate"))
+        return date or parse_wp_date(self.wp(element, "post_date"))
 
     def comment(self, element: Element) -> WxrComment:
         wp = self.wp
@@ -304,3 +298,9 @@ def _item_term(element: Element) -> WxrTerm:
         slug=(element.get("nicename") or "").strip(),
         name=(element.text or "").strip(),
     )
+
+
+def _slugs(terms: list[Element], domain: str) -> list[str]:
+    """The nicenames of an item's terms of one taxonomy, in their order (blanks left out)."""
+    found = ((e.get("nicename") or "").strip() for e in terms if e.get("domain") == domain)
+    return [slug for slug in found if slug]
