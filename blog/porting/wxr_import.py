@@ -10,8 +10,10 @@ What becomes what:
   slug: a post whose slug already exists is taken to be already imported and only its missing
   comments are added. Status: publish -> published, future -> published with its future date
   (scheduled); draft, pending, private and password-protected posts -> draft; trash,
-  auto-draft, attachments, revisions and other types are skipped; the menu items make the site
-  menu, and the old addresses of everything become redirects (:mod:`.wxr_addresses`).
+  auto-draft, revisions and other types are skipped; the menu items make the site menu, and the
+  old addresses of everything become redirects (:mod:`.wxr_addresses`). Attachments are
+  skipped too, unless a copy of the uploads folder is given: their images then come into the
+  media library (:mod:`.wxr_media`).
 - The body is WordPress's HTML with shortcodes, embeds and paragraphs applied
   (:func:`wordpress_html`; ``<!--more-->`` and ``<!--nextpage-->`` kept), stored as the post's
   source and rendered through our sanitizer like any other.
