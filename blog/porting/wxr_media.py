@@ -43,6 +43,7 @@ from blog.posts.media import (
     limits,
     prepare_image,
     read_limited,
+    storage,
     url_of,
     write_files,
 )
@@ -214,7 +215,7 @@ def _one(
 ) -> None:
     origin_ = attachment.origin
     if origin_ in stored:
-        uploads.found.append((attachment, url_of(Media(key=stored[origin_]))))
+        uploads.found.append((attachment, storage().url(stored[origin_])))
         return
     if len(origin_.encode("utf-8", "surrogatepass")) > MAX_ORIGIN:
         uploads.problems.append((attachment.path, "its address is too long to keep"))
