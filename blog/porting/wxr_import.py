@@ -64,10 +64,10 @@ from blog.porting.wxr_media import UploadMap, Uploads, add_rows, read_uploads
 from blog.porting.wxr_read import WxrComment, WxrDocument, WxrError, WxrItem, WxrTerm
 from blog.posts.authoring import default_category, make_slug, render_description
 from blog.posts.excerpts import automatic_excerpt
+from blog.posts.media import render_post_body
 from blog.sanitize import (
     SanitizeFailed,
     html_to_text,
-    render_markdown,
     safe_http_url,
     sanitize_author_html,
     sanitize_comment,
@@ -423,7 +423,7 @@ class _Importer:
         source = item.meta.get(SOURCE_META_KEY)
         if source is None:
             source = wordpress_html(clean_text(item.content, 10_000_000))
-        body_html = render_markdown(source)
+        body_html = render_post_body(source)  # images of the library: srcset
         excerpt = plain_text(item.excerpt, 10_000) or automatic_excerpt(source, body_html)
         published = item.status in PUBLISHED_STATUSES and not item.password
         created = item.date or utcnow()
