@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 
 from blog.models import Role
+
+if TYPE_CHECKING:
+    from blog.porting.wxr_import import ImportReport
 
 blog_cli = AppGroup("blog", help="Manage the blog: demo content, users, counts, settings.")
 
@@ -294,24 +298,41 @@ def tokens_command(username: str | None) -> None:
     is_flag=True,
     help="Also take the site title and tagline, sticky posts and post formats from the file.",
 )
-def import_wxr_command(file: str, site_settings: bool) -> None:
-    """Import a WordPress export (WXR): authors, categories, tags, posts, pages, comments.
+@click.option(
+    "--uploads",
+    "uploads",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A copy of the old site's wp-content/uploads: its images come into the media library.",
+)
+def import_wxr_command(file: str, site_settings: bool, uploads: Path | None) -> None:
+    """Import a WordPress export (WXR): authors, categories, tags, posts, pages, comments,
+    and with --uploads the attachments' images.
 
     Safe to run again: what is already there is left alone. A file that is not a WordPress
-    export, or a hostile one (entities, DTDs), is refused and nothing is stored.
+    export, or a hostile one (entities, DTDs), is refused and nothing is stored. A file
+    missing from DIR, or not an image the media library takes, is listed and left out.
     """
-    from blog.porting.wxr_import import import_wxr
+    from blog.porting.wxr_import import import_wxr, progress_steps
     from blog.porting.wxr_read import WxrError, read_wxr
 
     try:
         document = read_wxr(file)
-        with click.progressbar(length=len(document.items), label="Importing") as bar:
-            report = import_wxr(document, progress=bar.update, site_settings=site_settings)
+        steps = progress_steps(document, uploads is not None)
+        with click.progressbar(length=steps, label="Importing") as bar:
+            report = import_wxr(
+                document, progress=bar.update, site_settings=site_settings, uploads=uploads
+            )
     except WxrError as error:
         raise click.ClickException(str(error)) from None
+    _echo_import_report(report, site_settings, uploads is not None)
+
+
+def _echo_import_report(report: ImportReport, site_settings: bool, uploads: bool) -> None:
     if site_settings:
         click.echo("site title, tagline, sticky posts and post formats: imported")
-    for kind in ("authors", "categories", "tags", "posts", "pages", "comments", "redirects"):
+    kinds = ("authors", "categories", "tags", "posts", "pages", "comments", "redirects")
+    for kind in (*kinds, "media") if uploads else kinds:
         click.echo(
             f"{kind}: {report.created[kind]} imported, {report.existing[kind]} already there"
         )
@@ -329,6 +350,12 @@ def import_wxr_command(file: str, site_settings: bool) -> None:
         )
     )
     click.echo(f"links to old addresses rewritten in content: {report.created['links rewritten']}")
+    if uploads:
+        click.echo(
+            f"links to uploads rewritten in content: {report.created['media links rewritten']}"
+        )
+    for path, reason in report.files_left_out:
+        click.echo(f"file left out: {path}: {reason}")
     for reason, count in sorted(report.skipped.items()):
         click.echo(f"skipped: {count} item(s) of type or status {reason!r}")
 
@@ -385,8 +412,6 @@ def export_wxr_command(file: TextIO) -> None:
 def backup_command(file: str) -> None:
     """Copy the live SQLite database to FILE, consistently, while the site runs, and the media
     library's files to FILE.media.tar."""
-    from pathlib import Path
-
     from blog.extensions import db
     from blog.porting.backup import BackupError, backup_site
 

@@ -236,6 +236,9 @@ class Post(Base):
         ),
         # A page's children, and its lookup by slug within its parent.
         Index("ix_posts_parent_id", "parent_id"),
+        # The sticky posts the home page shows first (blog.posts.reading.list_home): the few
+        # sticky ones are found without walking the published posts.
+        Index("ix_posts_sticky_status_published_at_id", "sticky", "status", "published_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -529,6 +532,10 @@ class Media(Base):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     alt_text: Mapped[str] = mapped_column(String(1000), default="")
+    # Where an imported file came from: the old site's upload address without its scheme
+    # ("old.example.org/wp-content/uploads/2023/05/photo.jpg"), so that a second import finds
+    # it (blog.porting.wxr_media); None for an upload.
+    origin: Mapped[str | None] = mapped_column(String(1000), unique=True, index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

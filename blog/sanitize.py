@@ -166,6 +166,12 @@ MEDIA_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}(?:-[1-9][0-9]{0,4})?\.(?:jpg|p
 MEDIA_URL = re.compile(rf"(?:/[A-Za-z0-9._~-]+)*/media/{MEDIA_KEY.pattern}")
 MAX_SRCSET_CANDIDATES = 12
 _SRCSET_CANDIDATE = re.compile(r"(\S+) ([1-9][0-9]{0,4})w")
+# An <img> tag written as HTML, and its attributes (name, then a double-quoted, single-quoted
+# or bare value): enough to find a media image's src; the sanitizer judges the result.
+# No "<" inside: a scan never runs past the next tag, so many broken tags cost linear time.
+_RAW_IMG = re.compile(r"""<img\b(?:[^<>"']|"[^<"]*"|'[^<']*')*>""", re.I)
+_RAW_ATTRIBUTE = re.compile(r"""\s([^\s"'<>/=]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_WIDTH = re.compile(r"[1-9][0-9]{0,4}")
 _SIZES = re.compile(r"\(max-width: [1-9][0-9]{0,4}px\) 100vw, [1-9][0-9]{0,4}px")
 # Elements whose text is a block of its own: words on either side of them never join.
 _BLOCK_TEXT_TAGS = (AUTHOR_TAGS - COMMENT_TAGS - {"span", "sup", "sub", "mark", "kbd", "img"}) | {
@@ -304,13 +310,48 @@ def _render_with_images(md: MarkdownIt, images: ImageAttributes, text: str) -> s
     tokens = md.parse(text, env)
     if images:
         for token in tokens:
+            if token.type == "html_block":
+                token.content = raw_images(token.content, images)
             for child in token.children or ():
+                if child.type == "html_inline":
+                    child.content = raw_images(child.content, images)
                 extra = (
                     images.get(str(child.attrs.get("src", ""))) if child.type == "image" else None
                 )
                 for name, value in (extra or {}).items():
                     child.attrSet(name, value)
     return str(md.renderer.render(tokens, md.options, env))
+
+
+def raw_images(html_text: str, images: ImageAttributes) -> str:
+    """``<img>`` tags written as HTML (an imported WordPress post's) gain the attributes of
+    ``images`` as Markdown images do: srcset, and sizes from the tag's own width when it has
+    one (the width it is shown at, as WordPress's wp_calculate_image_sizes); width and height
+    only when the tag has neither. The sanitizer runs after, on the whole."""
+    return _RAW_IMG.sub(partial(_raw_image, images), html_text)
+
+
+def _raw_image(images: ImageAttributes, match: re.Match[str]) -> str:
+    tag = match[0]
+    attributes = {
+        m[1].lower(): html.unescape(m[3] if m[3] is not None else m[4] or m[5] or "")
+        for m in _RAW_ATTRIBUTE.finditer(tag, 4)
+    }
+    extra = dict(images.get(attributes.get("src", "").strip(), {}))
+    if not extra:
+        return tag
+    width = attributes.get("width", "").strip()
+    if "sizes" in extra and _WIDTH.fullmatch(width):
+        extra["sizes"] = f"(max-width: {width}px) 100vw, {width}px"
+    if "width" in attributes or "height" in attributes:
+        extra.pop("width", None)
+        extra.pop("height", None)
+    kept = tag[4:]
+    for m in reversed(list(_RAW_ATTRIBUTE.finditer(tag, 4))):
+        if m[1].lower() in extra:
+            kept = kept[: m.start() - 4] + kept[m.end() - 4 :]
+    added = "".join(f' {name}="{html.escape(value)}"' for name, value in extra.items())
+    return f"<img{added}{kept}"
 
 
 def split_pages(text: str) -> list[str]:

@@ -219,7 +219,10 @@ def _page_plans(
 
 
 PUBLIC_PAGES: dict[str, tuple[Callable[[Site], str], set[str]]] = {
-    "home": (lambda s: "/", {"ix_posts_status_published_at_id"}),
+    "home": (
+        lambda s: "/",
+        {"ix_posts_status_published_at_id", "ix_posts_sticky_status_published_at_id"},
+    ),
     "post page": (
         lambda s: f"/blog/{s.post.slug}/",
         {"ix_comments_post_id_status_created_at", "ix_comments_status_created_at"},

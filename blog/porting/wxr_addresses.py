@@ -8,7 +8,11 @@
   post it belongs to), ``/?cat=ID``, ``/?tag=slug``, ``/?author=ID`` and ``/author/login/``.
   Addresses already recorded are left alone, so a second run adds nothing.
 - Links inside the new posts' content to old addresses (absolute with the old site's address,
-  or root-relative) are rewritten to the new ones, and the content rendered again.
+  or root-relative) are rewritten to the new ones, and the content rendered again. With
+  ``--uploads``, links and images pointing at an imported file (its resized copies too) lead
+  to its media address, in every post of the file (one imported before without the files
+  too), rendered again with the images' srcset; and each old upload address redirects to
+  the file.
 - The export's navigation menu (its ``nav_menu_item`` items) becomes the site menu
   (:mod:`blog.posts.menus`) unless one is set already. With several menus, the largest.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -27,6 +31,7 @@ from sqlalchemy import select, update
 from blog.extensions import db
 from blog.links import path_for
 from blog.models import Category, Post, PostKind, Redirect, RedirectTarget, Setting, Tag, User
+from blog.porting.wxr_media import UploadMap
 from blog.porting.wxr_read import WxrDocument, WxrItem
 from blog.posts.authoring import make_slug
 from blog.posts.excerpts import automatic_excerpt, is_automatic
@@ -54,6 +59,7 @@ class Imported:
     categories: dict[str, Category]  # by slug
     category_slugs: dict[int, str]  # WordPress term id -> slug
     tags: dict[str, Tag]  # by the export's slug (percent-decoded)
+    uploads: UploadMap = field(default_factory=UploadMap)  # with --uploads: the files' media
     report_created: Counter[str] = field(default_factory=Counter)
     report_existing: Counter[str] = field(default_factory=Counter)
 
@@ -65,7 +71,9 @@ class Imported:
 def finish_import(imported: Imported) -> None:
     """The passes of the module's docstring, in order (no commit)."""
     _page_parents(imported)
-    addresses = _record_redirects(imported)
+    stored = dict(db.session.execute(select(Redirect.old_path, Redirect.id)).tuples().all())
+    addresses = _record_redirects(imported, stored)
+    _record_upload_redirects(imported, stored)
     _rewrite_links(imported, addresses)
     _import_menu(imported, addresses)
 
@@ -154,10 +162,9 @@ def _target_path(target: Target) -> str | None:
     return path_for("public.author", slug=user.slug) if user else None
 
 
-def _record_redirects(imported: Imported) -> dict[str, str]:
-    """Store the old addresses not stored yet; returns every old address of the document
-    with its new path (for the links and the menu)."""
-    stored = dict(db.session.execute(select(Redirect.old_path, Redirect.id)).tuples().all())
+def _record_redirects(imported: Imported, stored: dict[str, int]) -> dict[str, str]:
+    """Store the old addresses not stored yet (``stored``: those stored, updated); returns
+    every old address of the document with its new path (for the links and the menu)."""
     addresses: dict[str, str] = {}
     for key, target in _wanted(imported):
         path = _target_path(target)
@@ -193,18 +200,49 @@ def new_address(url: str, site: str, addresses: dict[str, str]) -> str | None:
     return f"{found}#{fragment}" if fragment else found
 
 
-def _rewrite_links(imported: Imported, addresses: dict[str, str]) -> None:
+def _record_upload_redirects(imported: Imported, stored: dict[str, int]) -> None:
+    """Each old upload address (a resized copy's too) leads to its file's media address."""
+    for path, address in imported.uploads.by_path.items():
+        key = address_key(path)
+        if key is None:
+            continue
+        if key in stored:
+            imported.report_existing["redirects"] += 1
+            continue
+        db.session.add(Redirect(old_path=key, target_kind=RedirectTarget.PATH, target_path=address))
+        stored[key] = 0
+        imported.report_created["redirects"] += 1
+    db.session.flush()
+
+
+def _link_rewriter(
+    imported: Imported, addresses: dict[str, str], new: bool
+) -> Callable[[re.Match[str]], str]:
+    """The substitution for one post's links: uploads to their media address; in a new
+    post, old addresses to the new ones too."""
     site = imported.site
 
     def rewrite(match: re.Match[str]) -> str:
-        found = new_address(match[3], site, addresses)
+        found, kind = imported.uploads.address(match[3], site), "media links rewritten"
+        if found is None and new:
+            found, kind = new_address(match[3], site, addresses), "links rewritten"
         if found is None or found == match[3]:
             return match[0]
-        imported.report_created["links rewritten"] += 1
+        imported.report_created[kind] += 1
         return f"{match[1]}{match[2]}{found}{match[2]}"
 
-    for post in imported.new_posts:
-        source = _LINK.sub(rewrite, post.body_source)
+    return rewrite
+
+
+def _rewrite_links(imported: Imported, addresses: dict[str, str]) -> None:
+    """Links in the new posts; with uploads, links to the files in the posts that were there
+    already too (imported once without --uploads)."""
+    new = set(imported.new_posts)
+    posts = list(imported.new_posts)
+    if imported.uploads.by_path:
+        posts += [p for p in dict.fromkeys(imported.posts.values()) if p not in new]
+    for post in posts:
+        source = _LINK.sub(_link_rewriter(imported, addresses, post in new), post.body_source)
         if source != post.body_source:
             body_html = render_post_body(source)
             excerpt = post.excerpt

@@ -10,8 +10,10 @@ What becomes what:
   slug: a post whose slug already exists is taken to be already imported and only its missing
   comments are added. Status: publish -> published, future -> published with its future date
   (scheduled); draft, pending, private and password-protected posts -> draft; trash,
-  auto-draft, attachments, revisions and other types are skipped; the menu items make the site
-  menu, and the old addresses of everything become redirects (:mod:`.wxr_addresses`).
+  auto-draft, revisions and other types are skipped; the menu items make the site menu, and the
+  old addresses of everything become redirects (:mod:`.wxr_addresses`). Attachments are
+  skipped too, unless a copy of the uploads folder is given: their images then come into the
+  media library (:mod:`.wxr_media`).
 - The body is WordPress's HTML with shortcodes, embeds and paragraphs applied
   (:func:`wordpress_html`; ``<!--more-->`` and ``<!--nextpage-->`` kept), stored as the post's
   source and rendered through our sanitizer like any other.
@@ -32,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import unquote
 
 from sqlalchemy import select, update
@@ -57,13 +60,14 @@ from blog.models import (
 )
 from blog.porting.wordpress_content import comment_text, wordpress_html
 from blog.porting.wxr_addresses import Imported, finish_import
+from blog.porting.wxr_media import UploadMap, Uploads, add_rows, read_uploads
 from blog.porting.wxr_read import WxrComment, WxrDocument, WxrError, WxrItem, WxrTerm
 from blog.posts.authoring import default_category, make_slug, render_description
 from blog.posts.excerpts import automatic_excerpt
+from blog.posts.media import render_post_body
 from blog.sanitize import (
     SanitizeFailed,
     html_to_text,
-    render_markdown,
     safe_http_url,
     sanitize_author_html,
     sanitize_comment,
@@ -105,16 +109,43 @@ class ImportReport:
     created: Counter[str] = field(default_factory=Counter)
     existing: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    # Attachments whose file did not come into the media library: (file, why).
+    files_left_out: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_wxr(
-    document: WxrDocument, progress: Progress | None = None, site_settings: bool = False
+    document: WxrDocument,
+    progress: Progress | None = None,
+    site_settings: bool = False,
+    uploads: Path | None = None,
 ) -> ImportReport:
     """Store the document in one transaction and commit; on any error nothing is stored. With
-    ``site_settings``, the site title, tagline, sticky flags and post formats come too."""
+    ``site_settings``, the site title, tagline, sticky flags and post formats come too. With
+    ``uploads`` (a copy of the old site's ``wp-content/uploads``), the attachments' files come
+    into the media library (:mod:`.wxr_media`): ``progress`` then counts the attachments too
+    (:func:`progress_steps`)."""
+    step = progress or (lambda _n: None)
+    files = read_uploads(document, uploads, step) if uploads is not None else None
+    try:
+        return _import(document, step, site_settings, files)
+    except BaseException:
+        if files is not None:
+            files.discard()  # their rows were never stored
+        raise
+
+
+def progress_steps(document: WxrDocument, uploads: bool) -> int:
+    """How many steps :func:`import_wxr` reports: one an item, and one an attachment's file."""
+    files = sum(1 for item in document.items if item.post_type == "attachment") if uploads else 0
+    return len(document.items) + files
+
+
+def _import(
+    document: WxrDocument, progress: Progress, site_settings: bool, files: Uploads | None
+) -> ImportReport:
     begin_write()
     try:
-        report = _Importer(document, site_settings).run(progress or (lambda _n: None))
+        report = _Importer(document, site_settings, files).run(progress)
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
@@ -192,9 +223,12 @@ def comment_type_of(kind: str) -> CommentType:
 
 
 class _Importer:
-    def __init__(self, document: WxrDocument, site_settings: bool = False) -> None:
+    def __init__(
+        self, document: WxrDocument, site_settings: bool = False, files: Uploads | None = None
+    ) -> None:
         self.document = document
         self.site_settings = site_settings
+        self.files = files
         self.report = ImportReport()
         self.users: dict[str, User] = {}
         self.users_by_wp_id: dict[int, User] = {}
@@ -211,6 +245,7 @@ class _Importer:
                 self.users_by_wp_id[author.wp_id] = user
         if self.site_settings:
             self._site_settings()
+        uploads = self._media()
         self._categories(self.document.categories)
         for term in self.document.tags:
             self._tag(term)
@@ -220,13 +255,24 @@ class _Importer:
             reason = item_skip_reason(item)
             if reason is None:
                 self._item(item, slug)
-            elif reason != "nav_menu_item":  # made into the site menu
-                self.report.skipped[reason] += 1
+            elif reason != "nav_menu_item" and not (reason == "attachment" and self.files):
+                self.report.skipped[reason] += 1  # (menu items make the site menu)
             progress(1)
-        self._finish()
+        self._finish(uploads)
         return self.report
 
-    def _finish(self) -> None:
+    def _media(self) -> UploadMap:
+        """The attachments' media rows (their files are written already), and where each old
+        upload address now leads."""
+        if self.files is None:
+            return UploadMap()
+        add_rows(self.files, lambda item: self.users.get(username_for(item.creator)))
+        self.report.created["media"] += len(self.files.new)
+        self.report.existing["media"] += len(self.files.found)
+        self.report.files_left_out.extend(self.files.problems)
+        return self.files.map(self.document)
+
+    def _finish(self, uploads: UploadMap) -> None:
         """Page parents, old addresses, links in content and the menu (.wxr_addresses)."""
         imported = Imported(
             document=self.document,
@@ -240,6 +286,7 @@ class _Importer:
                 for t in self.document.tags
                 if t.slug and wordpress_slug(t.slug, t.name) in self.tags
             },
+            uploads=uploads,
         )
         finish_import(imported)
         self.report.created.update(imported.report_created)
@@ -376,7 +423,7 @@ class _Importer:
         source = item.meta.get(SOURCE_META_KEY)
         if source is None:
             source = wordpress_html(clean_text(item.content, 10_000_000))
-        body_html = render_markdown(source)
+        body_html = render_post_body(source)  # images of the library: srcset
         excerpt = plain_text(item.excerpt, 10_000) or automatic_excerpt(source, body_html)
         published = item.status in PUBLISHED_STATUSES and not item.password
         created = item.date or utcnow()

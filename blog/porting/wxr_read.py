@@ -95,6 +95,7 @@ class WxrItem:
     menus: list[str] = field(default_factory=list)
     sticky: bool = False  # wp:is_sticky
     post_format: str = ""  # the post_format term without its "post-format-": "aside", ...
+    attachment_url: str = ""  # an attachment's file on the old site (wp:attachment_url)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ class _Reader:
             menu_order=_int(wp(element, "menu_order")) or 0,
             menus=_slugs(terms, "nav_menu"),
             sticky=wp(element, "is_sticky").strip() == "1",
+            attachment_url=wp(element, "attachment_url").strip(),
             post_format=next(iter(_slugs(terms, "post_format")), "").removeprefix("post-format-"),
         )
 

@@ -122,6 +122,25 @@ def store_image(
     data: bytes, filename: str, alt_text: str, uploaded_by: User | None, bounds: Limits
 ) -> Media:
     """Decode, re-encode, resize and store ``data``; the new Media row, committed."""
+    prepared = prepare_image(data, filename, alt_text, bounds)
+    prepared.media.uploaded_by_id = uploaded_by.id if uploaded_by is not None else None
+    return _save_files_and_row(prepared.files, prepared.media)
+
+
+@dataclass
+class Prepared:
+    """An image ready to store: its files by key (the original's and the resized copies'),
+    and its row, not yet in a session."""
+
+    media: Media
+    files: dict[str, bytes]
+
+
+def prepare_image(data: bytes, filename: str, alt_text: str, bounds: Limits) -> Prepared:
+    """Decode, re-encode and resize ``data``; nothing is stored. Raises MediaRejected.
+
+    :func:`store_image` stores the result at once; the WordPress import writes the files
+    first and adds the rows in its own transaction (blog.porting.wxr_media)."""
     if len(data) > bounds.max_bytes:
         raise MediaRejected(f"The file is larger than {_size(bounds.max_bytes)}.", 413)
     image = decode(data, bounds.max_pixels)
@@ -132,21 +151,17 @@ def store_image(
     del image  # the upright copy is all that is needed: one decoded copy fewer in memory
     key = new_key(extension)
     files, variants = _encoded_files(picture, format_name, animated, key)
-    main = files[key]
-    return _save_files_and_row(
-        files,
-        Media(
-            key=key,
-            original_name=_filename(filename),
-            mime=mime,
-            width=picture.width,
-            height=picture.height,
-            bytes=len(main),
-            alt_text=clean_alt_text(alt_text),
-            uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
-            variants=variants,
-        ),
+    media = Media(
+        key=key,
+        original_name=_filename(filename),
+        mime=mime,
+        width=picture.width,
+        height=picture.height,
+        bytes=len(files[key]),
+        alt_text=clean_alt_text(alt_text),
+        variants=variants,
     )
+    return Prepared(media, files)
 
 
 def _encoded_files(
@@ -175,19 +190,35 @@ def _variant_widths(width: int) -> list[int]:
 def _save_files_and_row(files: dict[str, bytes], media: Media) -> Media:
     """The files first, then the row: a row never names a missing file. If the row cannot be
     written, the files go again."""
-    store = storage()
     try:
-        for key, data in files.items():
-            store.save(key, data)
+        write_files(files)
         begin_write()
         db.session.add(media)
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        for key in files:
-            store.delete(key)
+        delete_files(files)
         raise
     return media
+
+
+def write_files(files: dict[str, bytes]) -> None:
+    """Store files by key, and no row: the caller adds the row (files first, so that a row
+    never names a missing file) and deletes the files with :func:`delete_files` when the row
+    cannot be written."""
+    store = storage()
+    try:
+        for key, data in files.items():
+            store.save(key, data)
+    except BaseException:
+        delete_files(files)
+        raise
+
+
+def delete_files(keys: Iterable[str]) -> None:
+    store = storage()
+    for key in keys:
+        store.delete(key)
 
 
 def _filename(name: str) -> str:
@@ -251,9 +282,7 @@ def delete_media(actor: User, media: Media) -> None:
     begin_write()
     db.session.delete(db.session.merge(media))
     db.session.commit()
-    store = storage()
-    for key in keys:
-        store.delete(key)
+    delete_files(keys)
 
 
 # --- In posts -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Generic, TypeVar
 
 from flask import url_for
-from sqlalchemy import Column, ColumnElement, Select, Table, and_, exists, func, select
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, exists, func, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from blog.extensions import db
@@ -159,6 +159,35 @@ def list_published(
     )
     items = list(db.session.scalars(stmt).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def list_home(
+    page: int, per_page: int, count: Callable[[PostFilter], int] = count_published
+) -> Page[Post]:
+    """The home page's posts: :func:`list_published`, with the sticky posts first on the
+    first page, as WordPress's home shows them: every sticky post at the top, newest first,
+    then that page's other posts by date (so the first page may hold more than ``per_page``);
+    later pages as they are, a sticky post in its place by date."""
+    listed = list_published(page, per_page, None, count)
+    if page != 1:
+        return listed
+    sticky = sticky_posts()
+    if not sticky:
+        return listed
+    ids = {post.id for post in sticky}
+    items = sticky + [post for post in listed.items if post.id not in ids]
+    return Page(items=items, page=page, per_page=per_page, total=listed.total)
+
+
+def sticky_posts() -> list[Post]:
+    """The published sticky posts, newest first (one query, on the sticky index)."""
+    stmt = (
+        select(Post)
+        .where(Post.sticky == true(), is_listed())
+        .options(joinedload(Post.author), joinedload(Post.primary_category))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+    )
+    return list(db.session.scalars(stmt).unique())
 
 
 def get_published_post(slug: str) -> Post | None:

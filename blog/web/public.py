@@ -36,6 +36,7 @@ bp = Blueprint("public", __name__)
 bp.add_url_rule("/<path:path>/", endpoint="page", build_only=True)
 # WordPress's query names that lead elsewhere when they come to the home page.
 OLD_QUERY_NAMES = frozenset({*redirects.QUERY_KEYS, "feed", "s"})
+PER_PAGE = 10
 
 
 def _page_number() -> int:
@@ -46,12 +47,20 @@ def _page_number() -> int:
 
 
 def _render_list(template: str, where: PostFilter | None = None, **context: object) -> str:
-    per_page = 10
     try:
-        page = posts.list_published(_page_number(), per_page, where, count_published)
+        page = posts.list_published(_page_number(), PER_PAGE, where, count_published)
     except PageNotFound:
         abort(404)
     return render_template(template, page=page, **context)
+
+
+def _render_home(**context: object) -> str:
+    """The home page: the posts with the sticky ones first (posts.list_home)."""
+    try:
+        page = posts.list_home(_page_number(), PER_PAGE, count_published)
+    except PageNotFound:
+        abort(404)
+    return render_template("home.html", page=page, **context)
 
 
 def old_query_address(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,7 +104,7 @@ def page_view(page: Post) -> str:
 @old_query_address
 @conditional
 def home() -> str:
-    return _render_list("home.html", social=home_metadata(site_settings(), this_page()))
+    return _render_home(social=home_metadata(site_settings(), this_page()))
 
 
 @bp.route("/blog/")

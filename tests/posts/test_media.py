@@ -419,6 +419,32 @@ def test_a_post_shows_the_image_with_srcset_and_the_file_is_served_for_a_year(
     assert client.get("/media/ab/notakey.png").status_code == 404
 
 
+def test_an_image_of_the_library_written_as_html_gets_its_srcset_too(
+    app: Flask, users: dict[Role, User]
+) -> None:
+    item = factories.make_media(users[Role.AUTHOR], width=1600, height=800, alt_text="Wide")
+    src = media.url_of(item)
+    stem = item.key.removesuffix(".png")
+    source = (
+        f'<figure class="aligncenter"><img class="size-large" src="{src}" alt="Wide" '
+        f'width="1024" height="512" srcset="https://old.example/x.png 9w" /></figure>\n\n'
+        f"Inline <img src='{src}' alt=\"Bare\"> and "
+        '<img src="https://elsewhere.example/x.png" alt="Not ours">'
+    )
+    tags = re.findall(r"<img [^>]*>", media.render_post_body(source))
+    # Shown at 1024 pixels: sizes says so; its own width and height kept; a foreign srcset gone.
+    assert f"/media/{stem}-300.png 300w" in tags[0] and "old.example" not in tags[0]
+    assert 'sizes="(max-width: 1024px) 100vw, 1024px"' in tags[0]
+    assert 'width="1024" height="512"' in tags[0] and 'class="size-large"' in tags[0]
+    assert f"/media/{item.key} 1600w" in tags[1] and 'width="1600"' in tags[1]
+    assert 'sizes="(max-width: 1600px) 100vw, 1600px"' in tags[1]
+    assert "srcset" not in tags[2]
+    many_broken = f'<img src="{src}" alt="x>" ' + '<img "' * 20_000
+    started = time.perf_counter()
+    media.render_post_body(many_broken)
+    assert time.perf_counter() - started < 10  # linear, not 20,000 scans to the end
+
+
 def test_srcset_survives_only_for_our_own_media_addresses() -> None:
     ours = "/media/ab/" + "c" * 32
     good = f'<img src="{ours}.jpg" srcset="{ours}-300.jpg 300w, {ours}.jpg 600w" ' + (
