@@ -14,10 +14,11 @@ kept apart, the ``<!--more-->`` tag); an excerpt its writer typed is left alone.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from blog.database import begin_write
 from blog.extensions import db
@@ -47,82 +48,78 @@ def resanitize_all(batch: int = BATCH) -> Resanitized:
     posts, posts_changed = _rerender(Post, render_post_body, batch)
     comments, comments_changed = _rerender(Comment, sanitize_comment, batch)
     excerpts = _refresh_excerpts(batch)
-    categories, categories_changed = _rerender_descriptions()
+    categories, categories_changed = _rerender_descriptions(batch)
     return Resanitized(
         posts, posts_changed, comments, comments_changed, excerpts, categories, categories_changed
     )
 
 
-def _refresh_excerpts(batch: int) -> int:
-    changed = last_id = 0
-    while True:
-        begin_write()
-        rows = db.session.execute(
-            select(Post.id, Post.body_source, Post.body_html, Post.excerpt)
-            .where(Post.id > last_id)
-            .order_by(Post.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            db.session.rollback()
-            return changed
-        updates = [
-            {"id": row_id, "excerpt": fresh}
-            for row_id, source, body_html, excerpt in rows
-            if is_automatic(excerpt, source, body_html)
-            and (fresh := automatic_excerpt(source, body_html)) != excerpt
-        ]
-        if updates:
-            db.session.execute(update(Post), updates)
-        db.session.commit()
-        changed += len(updates)
-        last_id = rows[-1][0]
+Rows: TypeAlias = Sequence[Row[Any]]
 
 
-def _rerender_descriptions() -> tuple[int, int]:
-    """Every category description, in one transaction: a site has few categories."""
-    begin_write()
-    rows = db.session.execute(
-        select(Category.id, Category.description, Category.description_html)
-    ).all()
-    updates = [
-        {"id": row_id, "description_html": fresh}
-        for row_id, source, stored in rows
-        if (fresh := _rendered(render_description, source or "")) != stored
-    ]
-    if updates:
-        db.session.execute(update(Category), updates)
-    db.session.commit()
-    return len(rows), len(updates)
-
-
-def _rerender(
-    model: type[Post] | type[Comment], render: Callable[[str], str], batch: int
+def _in_batches(
+    model: type[Post] | type[Comment] | type[Category],
+    columns: Sequence[Any],
+    fresh_values: Callable[[Rows], list[dict[str, Any]]],
+    batch: int,
 ) -> tuple[int, int]:
-    checked = changed = 0
-    last_id = 0
+    """Walk the table by id, ``batch`` rows per short write transaction (so the site keeps
+    taking comments meanwhile), writing what ``fresh_values`` says changed (each a dict with the
+    row's "id"). Returns how many rows were checked and how many changed."""
+    checked = changed = last_id = 0
     while True:
         begin_write()
         rows = db.session.execute(
-            select(model.id, model.body_source, model.body_html)
-            .where(model.id > last_id)
-            .order_by(model.id)
-            .limit(batch)
+            select(model.id, *columns).where(model.id > last_id).order_by(model.id).limit(batch)
         ).all()
         if not rows:
             db.session.rollback()
             return checked, changed
-        updates = [
-            {"id": row_id, "body_html": fresh}
-            for row_id, source, stored in rows
-            if (fresh := _rendered(render, source or "")) != stored
-        ]
+        updates = fresh_values(rows)
         if updates:
             db.session.execute(update(model), updates)
         db.session.commit()
         checked += len(rows)
         changed += len(updates)
         last_id = rows[-1][0]
+
+
+def _refresh_excerpts(batch: int) -> int:
+    def fresh(rows: Rows) -> list[dict[str, Any]]:
+        return [
+            {"id": row_id, "excerpt": made}
+            for row_id, source, body_html, excerpt in rows
+            if is_automatic(excerpt, source, body_html)
+            and (made := automatic_excerpt(source, body_html)) != excerpt
+        ]
+
+    columns = (Post.body_source, Post.body_html, Post.excerpt)
+    return _in_batches(Post, columns, fresh, batch)[1]
+
+
+def _rerender_descriptions(batch: int) -> tuple[int, int]:
+    def fresh(rows: Rows) -> list[dict[str, Any]]:
+        return [
+            {"id": row_id, "description_html": made}
+            for row_id, source, stored in rows
+            if (made := _rendered(render_description, source or "")) != stored
+        ]
+
+    columns = (Category.description, Category.description_html)
+    return _in_batches(Category, columns, fresh, batch)
+
+
+def _rerender(
+    model: type[Post] | type[Comment], render: Callable[[str], str], batch: int
+) -> tuple[int, int]:
+    def fresh(rows: Rows) -> list[dict[str, Any]]:
+        return [
+            {"id": row_id, "body_html": made}
+            for row_id, source, stored in rows
+            if (made := _rendered(render, source or "")) != stored
+        ]
+
+    return _in_batches(model, (model.body_source, model.body_html), fresh, batch)
 
 
 def _rendered(render: Callable[[str], str], source: str) -> str:

@@ -39,7 +39,7 @@ from blog.posts.media import render_post_body
 from blog.posts.menus import MenuItem, menu_text
 from blog.posts.pages import address_of
 from blog.posts.reading import category_path
-from blog.posts.redirects import address_key, key_of_url
+from blog.posts.redirects import address_key, address_of_target, key_of_url
 from blog.sanitize import html_to_text
 
 MENU_SETTING = "site_menu"
@@ -147,27 +147,12 @@ def _term_keys(imported: Imported) -> Iterator[tuple[str | None, Target]]:
         yield address_key(f"/author/{make_slug(logins.get(wp_id, '') or user.username)}"), target
 
 
-def _target_path(target: Target) -> str | None:
-    kind, target_id = target
-    if kind == RedirectTarget.POST:
-        post = db.session.get(Post, target_id)
-        return address_of(post) if post is not None else None
-    if kind == RedirectTarget.CATEGORY:
-        category = db.session.get(Category, target_id)
-        return path_for("public.category", path=category_path(category)) if category else None
-    if kind == RedirectTarget.TAG:
-        tag = db.session.get(Tag, target_id)
-        return path_for("public.tag", slug=tag.slug) if tag else None
-    user = db.session.get(User, target_id)
-    return path_for("public.author", slug=user.slug) if user else None
-
-
 def _record_redirects(imported: Imported, stored: dict[str, int]) -> dict[str, str]:
     """Store the old addresses not stored yet (``stored``: those stored, updated); returns
     every old address of the document with its new path (for the links and the menu)."""
     addresses: dict[str, str] = {}
     for key, target in _wanted(imported):
-        path = _target_path(target)
+        path = address_of_target(*target, public_only=False)
         if key is None or path is None or key in addresses:
             continue
         addresses[key] = path  # for links, even to an address that stays the same

@@ -161,9 +161,17 @@ def target_url(redirect: Redirect) -> str | None:
         return redirect.target_path or None
     if target_id is None:
         return None
+    return address_of_target(kind, target_id, public_only=True)
+
+
+def address_of_target(kind: RedirectTarget, target_id: int, public_only: bool) -> str | None:
+    """The address of a post or page, category, tag or author by id; None when it is gone (or,
+    ``public_only``, a post not visible to readers)."""
     if kind == RedirectTarget.POST:
         post = db.session.get(Post, target_id)
-        return address_of(post) if post is not None and is_visible(post) else None
+        if post is None or (public_only and not is_visible(post)):
+            return None
+        return address_of(post)
     if kind == RedirectTarget.CATEGORY:
         category = db.session.get(Category, target_id)
         return path_for("public.category", path=category_path(category)) if category else None
