@@ -26,6 +26,7 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User
 from blog.permissions import Action, ensure
+from blog.refusals import Refused
 
 PREVIEW_LIMIT = 100  # comments listed in the preview; the count covers them all
 MAX_MATCHES = 10_000  # more than this in one go is refused: narrow the criteria
@@ -54,14 +55,12 @@ class CleanupAction(enum.StrEnum):
     DELETE = "delete"
 
 
-class CleanupRejected(ValueError):
+class CleanupRejected(Refused, ValueError):
     """Criteria or an action that cannot be used; ``field`` names the form field at fault."""
 
     def __init__(self, message: str, field: str = "", status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status_code)
         self.field = field
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)

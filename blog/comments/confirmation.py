@@ -24,18 +24,17 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, utcnow
 from blog.posts.reading import is_visible
+from blog.refusals import Refused
 from blog.settings import Settings
 
 INVALID_LINK = "This confirmation link is not valid, or it is older than 7 days."
 
 
-class ConfirmationError(Exception):
+class ConfirmationError(Refused):
     """The link cannot confirm a comment; the message is for people."""
 
     def __init__(self, message: str, status_code: int = 404) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+        super().__init__(message, status_code)
 
 
 @dataclass(frozen=True)

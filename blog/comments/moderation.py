@@ -22,6 +22,7 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, ModerationEvent, Post, User
 from blog.permissions import Action, post_scope_filter
+from blog.refusals import Refused
 
 
 class ModerationAction(enum.StrEnum):
@@ -118,13 +119,11 @@ NOT_POSSIBLE = {
 }
 
 
-class ModerationError(Exception):
+class ModerationError(Refused):
     """A moderation action that cannot be done; the message is for people."""
 
     def __init__(self, message: str, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+        super().__init__(message, status_code)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from blog.database import begin_write
 from blog.extensions import db
 from blog.models import Comment, CommentReport, CommentStatus, ModerationEvent, Post, utcnow
 from blog.posts.reading import is_published
+from blog.refusals import Refused
 from blog.settings import Settings
 
 REASONS: dict[str, str] = {
@@ -40,13 +41,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 ALREADY = "You have reported this comment already; the moderators will look at it."
 
 
-class ReportRejected(Exception):
+class ReportRejected(Refused):
     """The report was not stored; ``fields`` maps a form field to its message."""
 
     def __init__(self, message: str, status_code: int, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+        super().__init__(message, status_code)
         self.fields = dict(fields or {})
 
 

@@ -39,6 +39,7 @@ from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, User, utcnow
 from blog.permissions import Action, can
 from blog.posts.reading import is_published, is_visible
+from blog.refusals import Refused
 from blog.sanitize import SanitizeFailed, safe_http_url, sanitize_comment
 from blog.settings import Settings, load_settings
 
@@ -66,7 +67,7 @@ _SPACES = re.compile(r"\s+")
 _LINK_START = re.compile(r"<a[\s/>]|(?<![\w/\"'=.>])(?:https?://|www\.)", re.IGNORECASE)
 
 
-class CommentRejected(Exception):
+class CommentRejected(Refused):
     """The comment was not stored. ``fields`` maps a form field to its message."""
 
     def __init__(
@@ -76,9 +77,7 @@ class CommentRejected(Exception):
         fields: Mapping[str, str] | None = None,
         retry_after: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+        super().__init__(message, status_code)
         self.fields = dict(fields or {})
         self.retry_after = retry_after
 

@@ -27,6 +27,7 @@ from blog.posts.authoring import (
     slug_of_typed,
     unique_slug,
 )
+from blog.refusals import Refused
 from blog.sanitize import SanitizeFailed
 
 MAX_DESCRIPTION = 5_000
@@ -34,14 +35,12 @@ NOT_SAVED = "The category was not saved: please correct the marked fields."
 SLUG_RACE = "Another category took this address just now; choose another."
 
 
-class CategoryRejected(ValueError):
+class CategoryRejected(Refused, ValueError):
     """The category change was refused; ``fields`` maps form fields to messages."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None, status_code: int = 400):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status_code)
         self.fields = fields or {}
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)

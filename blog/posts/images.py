@@ -14,6 +14,8 @@ from typing import IO, Any
 
 from PIL import Image, ImageOps
 
+from blog.refusals import Refused
+
 # Pillow's format -> (MIME type, extension). Pillow is told to try only these decoders.
 FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -28,13 +30,8 @@ WEBP_QUALITY = 85
 MAX_FRAMES = 1000
 
 
-class MediaRejected(ValueError):
+class MediaRejected(Refused, ValueError):
     """The file was not stored; ``message`` says why, for people; ``status_code`` for HTTP."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
