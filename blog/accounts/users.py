@@ -190,11 +190,7 @@ def set_password(user: User, new: str, field: str = "password") -> User:
     validate_password(new, field)
     password_hash = hash_password(new)
     user_id = user.id
-    begin_write()
-    found = db.session.get(User, user_id)
-    if found is None:
-        db.session.rollback()
-        raise UserError("That user no longer exists.")
+    found = _locked(user_id)
     found.password_hash = password_hash
     found.session_token = new_session_token()
     db.session.commit()
@@ -206,14 +202,20 @@ def update_profile(user: User, display_name: str, email: str) -> User:
     name = validate_display_name(display_name, user.username)
     address = validate_email_address(email)
     user_id = user.id
+    found = _locked(user_id)
+    found.display_name = name
+    found.email = address
+    db.session.commit()
+    return found
+
+
+def _locked(user_id: int) -> User:
+    """The user, read in a write transaction; UserError when they were deleted meanwhile."""
     begin_write()
     found = db.session.get(User, user_id)
     if found is None:
         db.session.rollback()
         raise UserError("That user no longer exists.")
-    found.display_name = name
-    found.email = address
-    db.session.commit()
     return found
 
 
@@ -255,11 +257,7 @@ def save_account(
     address = validate_email_address(email)
     new_role = parse_role(role)
     user_id, actor_id = user.id, actor.id
-    begin_write()
-    found = db.session.get(User, user_id)
-    if found is None:
-        db.session.rollback()
-        raise UserError("That user no longer exists.")
+    found = _locked(user_id)
     _refuse_demotion(found, new_role, actor_id)
     if slug is not None:
         try:
@@ -277,11 +275,7 @@ def set_active(actor: User, user: User, active: bool) -> User:
     deactivates themselves, and the last active admin stays active."""
     ensure(actor, Action.MANAGE_USERS)
     user_id, actor_id = user.id, actor.id
-    begin_write()
-    found = db.session.get(User, user_id)
-    if found is None:
-        db.session.rollback()
-        raise UserError("That user no longer exists.")
+    found = _locked(user_id)
     if not active:
         if found.id == actor_id:
             db.session.rollback()

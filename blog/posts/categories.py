@@ -8,6 +8,8 @@ transaction of a few set-based statements (as WordPress does).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, and_, delete, exists, func, insert, literal, select, update
@@ -174,16 +176,13 @@ def _chosen_slug(typed_slug: str, name: str, own_id: int | None, fields: dict[st
     return final
 
 
-def create_category(
-    actor: User, name: str, slug: str = "", parent_id: int | None = None, description: str = ""
-) -> Category:
-    """Add a category. Raises NotAllowed or CategoryRejected."""
-    ensure(actor, Action.MANAGE_CATEGORIES)
+@contextmanager
+def _writing() -> Iterator[None]:
+    """A write transaction that commits, or rolls back; a slug taken meanwhile by another
+    request (the unique index) becomes CategoryRejected."""
     begin_write()
     try:
-        category = Category()
-        _validated(name, slug, parent_id, description, None).apply(category)
-        db.session.add(category)
+        yield
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -191,6 +190,17 @@ def create_category(
     except Exception:
         db.session.rollback()
         raise
+
+
+def create_category(
+    actor: User, name: str, slug: str = "", parent_id: int | None = None, description: str = ""
+) -> Category:
+    """Add a category. Raises NotAllowed or CategoryRejected."""
+    ensure(actor, Action.MANAGE_CATEGORIES)
+    with _writing():
+        category = Category()
+        _validated(name, slug, parent_id, description, None).apply(category)
+        db.session.add(category)
     return category
 
 
@@ -205,8 +215,7 @@ def update_category(
     """Rename, re-address, move or describe a category. The default keeps its address."""
     ensure(actor, Action.MANAGE_CATEGORIES)
     category_id = category.id
-    begin_write()
-    try:
+    with _writing():
         found = db.session.get(Category, category_id)
         if found is None:
             raise CategoryRejected("That category no longer exists.", status_code=404)
@@ -217,13 +226,6 @@ def update_category(
         fields.apply(found)
         db.session.flush()
         redirects.record_category_moves(before)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise CategoryRejected(SLUG_RACE, {"slug": SLUG_RACE}) from None
-    except Exception:
-        db.session.rollback()
-        raise
     return found
 
 
