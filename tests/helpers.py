@@ -73,3 +73,9 @@ def seeded(app: Flask, name: str, build: Callable[[], T]) -> T:
     if name not in store:
         store[name] = build()
     return store[name]  # type: ignore[no-any-return]
+
+
+def reseed(app: Flask, name: str, value: object) -> None:
+    """Replace what ``seeded(app, name, ...)`` hands the next example, when an example changed it
+    (a renamed post, say)."""
+    app.extensions.setdefault("tests.seeded", {})[name] = value

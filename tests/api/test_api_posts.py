@@ -18,7 +18,7 @@ from blog.accounts.tokens import create_token
 from blog.extensions import db
 from blog.models import Comment, Post, Role, User, utcnow
 from tests import factories
-from tests.helpers import seeded
+from tests.helpers import reseed, seeded
 
 
 @pytest.fixture
@@ -285,7 +285,7 @@ def test_random_post_bodies_never_500_and_a_refusal_saves_nothing(
     assert response.status_code in (200, 201, 400), response.get_data(as_text=True)
     db.session.rollback()
     if response.status_code == 200:
-        app._api_post_seed = (secret, response.get_json()["slug"])  # type: ignore[attr-defined]
+        reseed(app, "api-posts", (secret, response.get_json()["slug"]))
     if response.status_code == 400:
         after = db.session.execute(select(Post.id, Post.slug, Post.title, Post.status)).all()
         assert after == before
