@@ -13,6 +13,7 @@ from blog import cache, cli, links, resources
 from blog import config as blog_config
 from blog.api import routes as api
 from blog.api.http import trusted_origins
+from blog.cache import replay
 from blog.database import (
     configure_engine_events,
     read_engine,
@@ -118,6 +119,7 @@ def _set_up_web(app: Flask) -> None:
 
 def _wrap_wsgi(app: Flask) -> None:
     """The request log, the proxies' forwarded headers, and the script root of SITE_URL."""
+    replay.install(app)  # cookieless readers' public pages, before Flask (inside the log)
     request_log.install(app)  # inside ProxyFix: it logs the reader's address
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: take the client address and scheme from X-Forwarded-*,

@@ -129,8 +129,11 @@ def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[...,
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
-    application = make_app()
+def app(make_app: Callable[..., Flask], request: pytest.FixtureRequest) -> Iterator[Flask]:
+    # @pytest.mark.no_replay: a test of what a request costs once it reaches Flask (what the
+    # replay in front, tests/cache/test_replay.py, saves is not in its count).
+    no_replay = request.node.get_closest_marker("no_replay") is not None
+    application = make_app(**({"PAGE_REPLAY_SECONDS": 0} if no_replay else {}))
     with application.app_context():
         yield application
 

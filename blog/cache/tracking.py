@@ -5,7 +5,9 @@ when it commits, found by watching the session, never told by the code that writ
   users, settings), each a change to comments or to "posts" (everything else public);
 - ``do_orm_execute``: bulk ``INSERT``/``UPDATE``/``DELETE`` statements on those tables; one that
   only moves a post's comment count is a comments change;
-- ``before_commit``: the stamp (blog.cache.versions reads it) written in the same transaction.
+- ``before_commit``: the stamp (blog.cache.versions reads it) written in the same transaction;
+- ``after_commit``: :func:`writes_seen` moves on (what this process keeps without asking the
+  database, blog.cache.replay, is stale from then on).
 
 A comment arriving unapproved, or moving between spam and trash, changes no page anyone else sees:
 a flood of spam or held replies then empties no cache.
@@ -44,6 +46,8 @@ TRACKED_TABLES = frozenset(
     {m.__tablename__ for m in TRACKED_MODELS} | {post_categories.name, post_tags.name}
 )
 _MARK = "blog_content_changed"  # in session.info: the kinds of content changed (a set)
+_STAMPED = "blog_content_stamped"  # in session.info: this transaction wrote a new stamp
+_writes_seen = 0  # commits in this process that changed public content
 UNSEEN = frozenset({CommentStatus.SPAM, CommentStatus.TRASH})  # statuses nobody sees on a page
 # What a statement moving a post's comment count sets (updated_at to itself: a comment is not an
 # edit of the post). Such a statement is a comments change: the posts version, and what is kept
@@ -120,6 +124,19 @@ def _before_commit(session: Session) -> None:
     kinds = session.info.pop(_MARK, None)
     if kinds:
         _write_stamp(session, _new_stamp(session, kinds))
+        session.info[_STAMPED] = True
+
+
+def _after_commit(session: Session) -> None:
+    global _writes_seen
+    if session.info.pop(_STAMPED, False):
+        _writes_seen += 1
+
+
+def writes_seen() -> int:
+    """How many commits in this process have changed public content: it moves on after each,
+    once the change is visible to other transactions."""
+    return _writes_seen
 
 
 def _new_stamp(session: Session, kinds: set[str]) -> str:
@@ -164,6 +181,7 @@ def _write_stamp(session: Session, stamp: str) -> None:
 
 def _after_rollback(session: Session, _transaction: Any) -> None:
     session.info.pop(_MARK, None)
+    session.info.pop(_STAMPED, None)
 
 
 def install_content_version_tracking() -> None:
@@ -174,4 +192,5 @@ def install_content_version_tracking() -> None:
     event.listen(target, "before_flush", _before_flush)
     event.listen(target, "do_orm_execute", _on_execute)
     event.listen(target, "before_commit", _before_commit)
+    event.listen(target, "after_commit", _after_commit)
     event.listen(target, "after_soft_rollback", _after_rollback)

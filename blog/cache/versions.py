@@ -132,6 +132,18 @@ def _effective_now(stamp: str) -> _Effective:
     return last
 
 
+def now() -> datetime:
+    """The time the versions are worked out for (a test may move it)."""
+    return _now()
+
+
+def next_change() -> datetime:
+    """When the content version last read in this process moves by itself next (a scheduled post
+    coming due); far in the future when nothing is scheduled."""
+    last = _last_effective
+    return last.until if last is not None else datetime.max.replace(tzinfo=UTC)
+
+
 def content_version_and_time() -> tuple[str, datetime | None]:
     """The version of public content now and when that content last changed."""
     effective = _effective_now(content_stamp())

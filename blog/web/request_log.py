@@ -1,5 +1,5 @@
-"""A request id and one log line per request, for every request (also those the page front
-answers before Flask sees them).
+"""A request id and one log line per request, for every request (also those the replay,
+blog.cache.replay, answers before Flask sees them).
 
 The id is the client's ``X-Request-ID`` when that is a short safe token (nginx's
 ``$request_id``, say), else a new one; it goes back in the response's ``X-Request-ID`` and into
@@ -112,7 +112,7 @@ def _ensure_output() -> None:
 
 
 def install(app: Flask) -> None:
-    """Wrap the app's WSGI handler (outside the page front, inside ProxyFix)."""
+    """Wrap the app's WSGI handler (outside the replay, inside ProxyFix)."""
     _ensure_output()
     json_lines = app.config.get("LOG_FORMAT") == "json"
     app.wsgi_app = RequestLog(app.wsgi_app, json_lines)  # type: ignore[method-assign]

@@ -1,0 +1,216 @@
+"""Shared pages replayed in each worker: a cookieless GET or HEAD answered from the last public
+answer for the same address, before Flask sees the request, for at most ``PAGE_REPLAY_SECONDS``.
+
+A public page (``Cache-Control: public``, which blog.cache.conditional sets) is the same bytes for
+every reader without cookies: that is what lets nginx or a CDN keep it (docs/caching.md). Without
+such a cache in front, each worker keeps those answers itself, by a shared cache's rules:
+
+- only a GET or HEAD with no ``Cookie``, no ``Authorization`` and no ``no-cache`` in the request;
+- only a ``200`` marked ``public`` with a ``Content-Length``, no ``Set-Cookie`` and no ``Vary``
+  beyond ``Cookie`` (the API's ``Vary: Origin`` answers are never kept);
+- keyed by path and query, and by scheme and host when ``SITE_URL`` is not set (absolute links
+  follow them then);
+- fresh for ``PAGE_REPLAY_SECONDS`` (1 s, well inside the ``s-maxage`` the page itself allows
+  any cache) and only until this process commits a change to public content
+  (blog.cache.tracking.writes_seen): a worker's own writes show at once, another worker's or
+  host's within that second; never past the time a scheduled post comes due;
+- ``If-None-Match`` and ``If-Modified-Since`` answered ``304``; ``Age`` added, as a cache does.
+
+The request log (blog.web.request_log) sits outside it: a replayed answer gets its request id
+and its log line like any other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from time import monotonic
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from werkzeug.http import is_resource_modified, parse_date
+
+from blog.cache import versions
+from blog.cache.tracking import writes_seen
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+REPLAY_SECONDS = 1.0
+MAX_ENTRIES = 256
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+MAX_TOTAL_BYTES = 32 * 1024 * 1024
+# What a 304 repeats of the stored answer (RFC 9110 section 15.4.5).
+NOT_MODIFIED_HEADERS = frozenset({"cache-control", "etag", "expires", "last-modified", "vary"})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    etag: str | None
+    last_modified: datetime | None
+    stored: float  # monotonic()
+    generation: int  # writes_seen() when the render began
+    until: datetime  # when a scheduled post comes due (versions.next_change())
+
+
+def _keepable(status: str, headers: list[tuple[str, str]]) -> bool:
+    """Whether an answer may be replayed to other cookieless readers."""
+    if not status.startswith("200"):
+        return False
+    public = sized = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "cache-control":
+            public = value.lstrip().lower().startswith("public")
+        elif lower == "content-length":
+            sized = value.isdigit() and int(value) <= MAX_PAGE_BYTES
+        elif lower == "set-cookie" or (lower == "vary" and _varies_beyond_cookie(value)):
+            return False
+    return public and sized
+
+
+def _varies_beyond_cookie(vary: str) -> bool:
+    return bool({v.strip().lower() for v in vary.split(",")} - {"cookie"})
+
+
+def _asks_fresh(environ: WSGIEnvironment) -> bool:
+    """A reload (``Cache-Control: no-cache`` or ``Pragma: no-cache``) goes to the app."""
+    directives = environ.get("HTTP_CACHE_CONTROL", "") + environ.get("HTTP_PRAGMA", "")
+    return "no-cache" in directives.lower() or "max-age=0" in directives.lower()
+
+
+def _cannot_write(_data: bytes) -> None:
+    raise RuntimeError("the page replay does not support the WSGI write() callable")
+
+
+class PageReplay:
+    """WSGI middleware around the Flask app; see the module's docstring."""
+
+    def __init__(self, app: WSGIApplication, config: dict[str, Any], seconds: float) -> None:
+        self.app = app
+        self.config = config
+        self.seconds = seconds
+        self._entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if (
+            (method != "GET" and method != "HEAD")
+            or "HTTP_COOKIE" in environ
+            or "HTTP_AUTHORIZATION" in environ
+            or _asks_fresh(environ)
+        ):
+            return self.app(environ, start_response)
+        key = self._key(environ)
+        generation = writes_seen()
+        now = monotonic()
+        entry = self._get(key)
+        if entry is not None and self._fresh(entry, generation, now):
+            return self._answer(entry, environ, start_response, now)
+        if method == "HEAD":
+            return self.app(environ, start_response)
+        return self._render(key, generation, now, environ, start_response)
+
+    def _fresh(self, entry: Entry, generation: int, now: float) -> bool:
+        return (
+            entry.generation == generation
+            and now - entry.stored < self.seconds
+            and versions.now() < entry.until
+        )
+
+    def _key(self, environ: WSGIEnvironment) -> tuple[str, ...]:
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        if self.config.get("SITE_URL"):
+            return (path, query)
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        return (environ.get("wsgi.url_scheme", "http"), host, path, query)
+
+    def _get(self, key: tuple[str, ...]) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def _keep(self, key: tuple[str, ...], entry: Entry) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = entry
+            self._bytes += len(entry.body)
+            while len(self._entries) > MAX_ENTRIES or self._bytes > MAX_TOTAL_BYTES:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def _render(
+        self,
+        key: tuple[str, ...],
+        generation: int,
+        now: float,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """Let the app answer; keep the answer when it may be replayed."""
+        returned = False
+        kept: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if not returned and exc_info is None and _keepable(status, headers):
+                kept.append((status, headers))
+                return _cannot_write
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, start)
+        returned = True
+        if not kept:
+            return body
+        try:
+            page = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        status, headers = kept[0]
+        stated = next(int(v) for k, v in headers if k.lower() == "content-length")
+        if stated == len(page):
+            etag = next((v for k, v in headers if k.lower() == "etag"), None)
+            modified = next((v for k, v in headers if k.lower() == "last-modified"), None)
+            last_modified = parse_date(modified)
+            until = versions.next_change()
+            entry = Entry(status, tuple(headers), page, etag, last_modified, now, generation, until)
+            self._keep(key, entry)
+        start_response(status, headers)
+        return [page]
+
+    def _answer(
+        self, entry: Entry, environ: WSGIEnvironment, start_response: StartResponse, now: float
+    ) -> Iterable[bytes]:
+        """The kept answer (its headers for a HEAD), or 304 when the reader has it already."""
+        age = ("Age", str(int(now - entry.stored)))
+        conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+        if conditional and not is_resource_modified(
+            environ, etag=entry.etag, last_modified=entry.last_modified
+        ):
+            headers = [(k, v) for k, v in entry.headers if k.lower() in NOT_MODIFIED_HEADERS]
+            start_response("304 NOT MODIFIED", [*headers, age])
+            return []
+        start_response(entry.status, [*entry.headers, age])
+        return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [entry.body]
+
+
+def install(app: Flask) -> None:
+    """Wrap the app's WSGI handler (inside the request log), unless ``PAGE_CACHE`` is off or
+    ``PAGE_REPLAY_SECONDS`` is 0."""
+    seconds = float(app.config.get("PAGE_REPLAY_SECONDS", REPLAY_SECONDS))
+    if app.config.get("PAGE_CACHE", True) and seconds > 0:
+        app.wsgi_app = PageReplay(app.wsgi_app, app.config, seconds)  # type: ignore[method-assign]
