@@ -23,6 +23,7 @@ from bench import seed
 from bench.apps import (
     ENV_INSTANCE,
     ENV_PAGE_CACHE,
+    ENV_REPLAY,
     ENV_SECRET_KEY,
     BenchDatabase,
     signed_in_cookie,
@@ -115,6 +116,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-page-cache",
         action="store_true",
         help="serve the blog with its in-process page store off (PAGE_CACHE = False)",
+    )
+    parser.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="serve the blog without the replay before Flask (PAGE_REPLAY_SECONDS = 0)",
     )
     options = parser.parse_args(argv)
     if options.quick:
@@ -220,6 +226,8 @@ def bench_one(
         env = {**database.environment(), ENV_SECRET_KEY: secret, ENV_INSTANCE: str(instance)}
         if options.no_page_cache:
             env[ENV_PAGE_CACHE] = "0"
+        if options.no_replay:
+            env[ENV_REPLAY] = "0"
         try:
             for setting in worker_settings(options.workers, options.threads):
                 run = measure_setting(seeded, app, setting, options, env, workdir)

@@ -25,6 +25,7 @@ ENV_SCHEMA = "BENCH_PG_SCHEMA"
 ENV_SECRET_KEY = "BENCH_SECRET_KEY"
 ENV_INSTANCE = "BENCH_INSTANCE_PATH"
 ENV_PAGE_CACHE = "BENCH_PAGE_CACHE"  # "0": the blog's in-process page store off
+ENV_REPLAY = "BENCH_REPLAY"  # "0": the replay before Flask off (blog.cache.replay)
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,15 @@ def bench_config(database: BenchDatabase, secret_key: str) -> dict[str, Any]:
 
 
 def make_blog_app(
-    database: BenchDatabase, secret_key: str, instance_path: Path, page_cache: bool = True
+    database: BenchDatabase,
+    secret_key: str,
+    instance_path: Path,
+    page_cache: bool = True,
+    replay: bool = True,
 ) -> Flask:
     config = {**bench_config(database, secret_key), "PAGE_CACHE": page_cache}
+    if not replay:
+        config["PAGE_REPLAY_SECONDS"] = 0
     return create_app(config, instance_path=str(instance_path))
 
 
@@ -81,6 +88,7 @@ def blog_app() -> Flask:
         os.environ[ENV_SECRET_KEY],
         Path(os.environ[ENV_INSTANCE]),
         page_cache=os.environ.get(ENV_PAGE_CACHE) != "0",
+        replay=os.environ.get(ENV_REPLAY) != "0",
     )
 
 
