@@ -25,9 +25,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from time import monotonic
 from dataclasses import dataclass
 from datetime import datetime
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
@@ -135,7 +135,9 @@ class PageReplay:
         query = environ.get("QUERY_STRING", "")
         if self.config.get("SITE_URL"):
             return (path, query)
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        host = environ.get("HTTP_HOST") or "{}:{}".format(
+            environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", "")
+        )
         return (environ.get("wsgi.url_scheme", "http"), host, path, query)
 
     def _get(self, key: tuple[str, ...]) -> Entry | None:

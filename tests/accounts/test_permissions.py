@@ -59,11 +59,9 @@ def test_the_table_covers_every_action() -> None:
     assert set(SPEC_TABLE) == set(Action) == set(MATRIX)
 
 
-@pytest.mark.parametrize(
-    "action, role", list(itertools.product(Action, Role)), ids=lambda v: str(v.value)
-)
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 def test_can_follows_the_spec_for_own_and_others_posts_and_their_comments(
-    app: Flask, users: dict[Role, User], action: Action, role: Role
+    app: Flask, users: dict[Role, User], role: Role
 ) -> None:
     user = users[role]
     someone = factories.make_user(role=ADMIN if role != ADMIN else EDITOR)
@@ -71,18 +69,35 @@ def test_can_follows_the_spec_for_own_and_others_posts_and_their_comments(
     others = factories.make_post(author=someone)
     own_comment = factories.make_comment(own, status=CommentStatus.PENDING)
     others_comment = factories.make_comment(others, status=CommentStatus.PENDING)
-    anything, own_only = SPEC_TABLE[action]
-    assert can(user, action) is (role in anything or role in own_only)
-    assert can(user, action, own) is (role in anything or role in own_only)
-    assert can(user, action, others) is (role in anything)
-    assert can(user, action, own_comment) is (role in anything or role in own_only)
-    assert can(user, action, others_comment) is (role in anything)
-    # The SQL form of the same rule selects the same posts.
-    allowed = set(db.session.scalars(select(Post.id).where(post_scope_filter(user, action))))
-    expected = (
-        {own.id, others.id} if role in anything else ({own.id} if role in own_only else set())
-    )
-    assert allowed == expected
+    failures = []
+    for action in Action:
+        anything, own_only = SPEC_TABLE[action]
+        expected = {
+            "no target": role in anything or role in own_only,
+            "own post": role in anything or role in own_only,
+            "another's post": role in anything,
+            "comment on own post": role in anything or role in own_only,
+            "comment on another's post": role in anything,
+        }
+        found = {
+            "no target": can(user, action),
+            "own post": can(user, action, own),
+            "another's post": can(user, action, others),
+            "comment on own post": can(user, action, own_comment),
+            "comment on another's post": can(user, action, others_comment),
+        }
+        failures += [
+            f"{action.value}, {k}: {found[k]}" for k in expected if found[k] != expected[k]
+        ]
+        # The SQL form of the same rule selects the same posts.
+        scope = post_scope_filter(user, action)
+        allowed = set(db.session.scalars(select(Post.id).where(scope)))
+        in_scope = (
+            {own.id, others.id} if role in anything else ({own.id} if role in own_only else set())
+        )
+        if allowed != in_scope:
+            failures.append(f"{action.value}, SQL scope: {allowed} instead of {in_scope}")
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
