@@ -6,22 +6,22 @@ test gets a schema of its own, created empty and dropped afterwards.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, create_mock_engine, event, text
+from sqlalchemy import event
 
 from blog import create_app
 from blog.database import raw_statement
 from blog.extensions import db
 from blog.models import Role, User
 from tests import factories
+from tests.pg_schemas import SchemaPool
 from tests.services import PG_SKIP_REASON, PG_URL
 
 pytest_plugins = ["tests.live"]
@@ -38,50 +38,51 @@ def database_params() -> list[Any]:
     ]
 
 
+@pytest.fixture(scope="session")
+def pg_schemas() -> Iterator[SchemaPool]:
+    """This process's PostgreSQL schemas (tests/pg_schemas.py), all dropped at the end."""
+    pool = SchemaPool(PG_URL or "")
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=database_params())
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Config for a fresh, empty database: an SQLite file or a PostgreSQL schema of its own."""
+    """Config for a fresh, empty database: an SQLite file or a PostgreSQL schema of its own.
+
+    On PostgreSQL, a test that builds the app (``make_app``) gets its schema with the tables
+    already made and empty, from the pool; any other test an empty new schema, and so does one
+    marked ``fresh_schema``."""
     if request.param == "sqlite":
         yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}"}
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    pool: SchemaPool = request.getfixturevalue("pg_schemas")
+    # @pytest.mark.fresh_schema: tables never used before (a query plan depends on the
+    # statistics a used table keeps).
+    fresh = request.node.get_closest_marker("fresh_schema") is not None
+    pooled = "make_app" in request.fixturenames and not fresh
+    schema = pool.with_tables() if pooled else pool.empty()
     try:
         yield {
             "SQLALCHEMY_DATABASE_URI": PG_URL,
             "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
             "TEST_PG_SCHEMA": schema,
+            _TABLES_MADE: pooled,
         }
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        if pooled:
+            pool.give_back(schema)
+        else:
+            pool.drop(schema)
 
 
-_POSTGRESQL_DDL: list[str] = []  # the schema's DDL, compiled once per process
+_TABLES_MADE = "TEST_TABLES_MADE"  # in the database's config: the tables exist already
 
 
 def create_tables() -> None:
-    """``db.create_all()`` into the current app's empty database. On PostgreSQL the DDL is
-    compiled once and sent as one script: create_all's one round trip per table and index (and
-    its checks first) cost half of each PostgreSQL test's setup."""
-    engine = db.engine
-    if engine.dialect.name != "postgresql":
+    """``db.create_all()`` into the current app's database, unless they are there already."""
+    if not current_app.config.get(_TABLES_MADE):
         db.create_all()
-        return
-    if not _POSTGRESQL_DDL:
-        # What create_all would send, its after_create DDL (the search column) included.
-        statements: list[str] = []
-        recorder = create_mock_engine(
-            engine.url,
-            lambda sql, *_a, **_k: statements.append(str(sql.compile(dialect=engine.dialect))),
-        )
-        db.metadata.create_all(recorder, checkfirst=False)
-        _POSTGRESQL_DDL.append(";\n".join(s.strip() for s in statements) + ";")
-    with engine.begin() as connection:
-        connection.exec_driver_sql(_POSTGRESQL_DDL[0])
 
 
 class IsolatedClient(FlaskClient):

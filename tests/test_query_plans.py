@@ -39,6 +39,9 @@ from tests import factories
 from tests.commenting import post_comment, reader
 from tests.conftest import login
 
+# A query plan depends on the statistics PostgreSQL keeps of a table: new tables for each test.
+pytestmark = pytest.mark.fresh_schema
+
 BIG_TABLES = ("comments", "posts")
 _SQLITE_FULL_SCAN = re.compile(r"^SCAN (comments|posts)\b")
 

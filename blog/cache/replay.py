@@ -84,7 +84,8 @@ def _varies_beyond_cookie(vary: str) -> bool:
 
 
 def _asks_fresh(environ: WSGIEnvironment) -> bool:
-    """A reload (``Cache-Control: no-cache`` or ``Pragma: no-cache``) goes to the app."""
+    """A reload (``Cache-Control: no-cache`` or ``max-age=0``, ``Pragma: no-cache``) goes to
+    the app."""
     directives = environ.get("HTTP_CACHE_CONTROL", "") + environ.get("HTTP_PRAGMA", "")
     return "no-cache" in directives.lower() or "max-age=0" in directives.lower()
 
