@@ -221,6 +221,13 @@ def test_memory_is_bounded_by_entries_and_bytes() -> None:
     get(middleware, f"/{replay.MAX_ENTRIES + 9}")  # the newest is still kept
     assert inner.calls.count(f"/{replay.MAX_ENTRIES + 9}") == 1
 
+    megabyte = page_app(b"m" * 2**20)
+    middleware = replay.PageReplay(megabyte, {}, seconds=60)
+    for n in range(40):
+        get(middleware, f"/{n}")
+    assert middleware._bytes == len(middleware._entries) * 2**20 <= replay.MAX_TOTAL_BYTES
+    assert len(middleware._entries) == replay.MAX_TOTAL_BYTES // 2**20
+
     big = b"y" * (replay.MAX_PAGE_BYTES + 1)
     large = page_app(big)
     middleware = replay.PageReplay(large, {}, seconds=60)
