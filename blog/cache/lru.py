@@ -1,12 +1,12 @@
 """A small thread-safe least-recently-used map, for what each worker keeps in memory: rendered
-pages (blog.cache.versions.MemoryPageStore) and values per posts version
-(blog.cache.versions.VersionMemo)."""
+pages (blog.cache.stores.MemoryPageStore), values per posts version (blog.cache.memo) and the
+answers replayed before Flask (blog.cache.replay)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -14,11 +14,20 @@ V = TypeVar("V")
 
 
 class LRU(Generic[K, V]):
-    """At most ``max_entries`` values; the least recently read or written goes first. Safe to
-    share between the threads of a worker."""
+    """At most ``max_entries`` values, and when ``weigh`` is given at most ``max_weight`` of
+    their weights together (a page's bytes, say); the least recently read or written goes first.
+    Safe to share between the threads of a worker."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(
+        self,
+        max_entries: int,
+        max_weight: int | None = None,
+        weigh: Callable[[V], int] | None = None,
+    ) -> None:
         self.max_entries = max_entries
+        self.max_weight = max_weight
+        self.weigh = weigh
+        self.weight = 0  # of the values kept, when weighed
         self._values: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -31,10 +40,17 @@ class LRU(Generic[K, V]):
 
     def set(self, key: K, value: V) -> None:
         with self._lock:
+            old = self._values.pop(key, None)
             self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.max_entries:
-                self._values.popitem(last=False)
+            if self.weigh is not None:
+                self.weight += self.weigh(value) - (0 if old is None else self.weigh(old))
+            while len(self._values) > self.max_entries or self._too_heavy():
+                _, dropped = self._values.popitem(last=False)
+                if self.weigh is not None:
+                    self.weight -= self.weigh(dropped)
+
+    def _too_heavy(self) -> bool:
+        return self.max_weight is not None and self.weight > self.max_weight
 
     def __len__(self) -> int:
         return len(self._values)

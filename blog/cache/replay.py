@@ -22,8 +22,6 @@ and its log line like any other.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +32,7 @@ from flask import Flask
 from werkzeug.http import is_resource_modified, parse_date
 
 from blog.cache import versions
+from blog.cache.lru import LRU
 from blog.cache.tracking import writes_seen
 
 if TYPE_CHECKING:
@@ -101,9 +100,9 @@ class PageReplay:
         self.app = app
         self.config = config
         self.seconds = seconds
-        self._entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self.entries: LRU[tuple[str, ...], Entry] = LRU(
+            MAX_ENTRIES, MAX_TOTAL_BYTES, weigh=lambda entry: len(entry.body)
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -117,7 +116,7 @@ class PageReplay:
         key = self._key(environ)
         generation = writes_seen()
         now = monotonic()
-        entry = self._get(key)
+        entry = self.entries.get(key)
         if entry is not None and self._fresh(entry, generation, now):
             return self._answer(entry, environ, start_response, now)
         if method == "HEAD":
@@ -140,24 +139,6 @@ class PageReplay:
             environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", "")
         )
         return (environ.get("wsgi.url_scheme", "http"), host, path, query)
-
-    def _get(self, key: tuple[str, ...]) -> Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def _keep(self, key: tuple[str, ...], entry: Entry) -> None:
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old.body)
-            self._entries[key] = entry
-            self._bytes += len(entry.body)
-            while len(self._entries) > MAX_ENTRIES or self._bytes > MAX_TOTAL_BYTES:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
 
     def _render(
         self,
@@ -195,7 +176,7 @@ class PageReplay:
             last_modified = parse_date(modified)
             until = versions.next_change()
             entry = Entry(status, tuple(headers), page, etag, last_modified, now, generation, until)
-            self._keep(key, entry)
+            self.entries.set(key, entry)
         start_response(status, headers)
         return [page]
 

@@ -215,7 +215,7 @@ def test_memory_is_bounded_by_entries_and_bytes() -> None:
     middleware = replay.PageReplay(inner, {}, seconds=60)
     for n in range(replay.MAX_ENTRIES + 10):
         get(middleware, f"/{n}")
-    assert len(middleware._entries) == replay.MAX_ENTRIES
+    assert len(middleware.entries) == replay.MAX_ENTRIES
     get(middleware, "/0")  # the oldest went first: asked again, rendered again
     assert inner.calls.count("/0") == 2
     get(middleware, f"/{replay.MAX_ENTRIES + 9}")  # the newest is still kept
@@ -225,8 +225,8 @@ def test_memory_is_bounded_by_entries_and_bytes() -> None:
     middleware = replay.PageReplay(megabyte, {}, seconds=60)
     for n in range(40):
         get(middleware, f"/{n}")
-    assert middleware._bytes == len(middleware._entries) * 2**20 <= replay.MAX_TOTAL_BYTES
-    assert len(middleware._entries) == replay.MAX_TOTAL_BYTES // 2**20
+    assert middleware.entries.weight == len(middleware.entries) * 2**20 <= replay.MAX_TOTAL_BYTES
+    assert len(middleware.entries) == replay.MAX_TOTAL_BYTES // 2**20
 
     big = b"y" * (replay.MAX_PAGE_BYTES + 1)
     large = page_app(big)
