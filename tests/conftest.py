@@ -1,7 +1,8 @@
 """Fixtures: an app per test on SQLite and on PostgreSQL (whenever it answers: tests/services.py).
 
 Every test that uses ``app`` (or anything built on it) runs once per database. On PostgreSQL each
-test gets a schema of its own, created empty and dropped afterwards.
+test gets a schema of its own (tests/pg_schemas.py: its tables made and empty when the test builds
+the app, else an empty new one).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def database_params() -> list[Any]:
             marks=pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON),
         ),
     ]
+
+
+_TABLES_MADE = "TEST_TABLES_MADE"  # in the database's config: the tables exist already
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +78,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[st
             pool.give_back(schema)
         else:
             pool.drop(schema)
-
-
-_TABLES_MADE = "TEST_TABLES_MADE"  # in the database's config: the tables exist already
 
 
 def create_tables() -> None:
