@@ -71,6 +71,12 @@ def _owner_id(obj: Post | Comment | Media) -> int | None:
     return obj.post.author_id
 
 
+def may_stick(user: User | None) -> bool:
+    """May ``user`` stick a post to the top of the home page, or unstick it? WordPress's rule
+    (``edit_others_posts``): those who may edit every post, editors and admins."""
+    return scope(user, Action.EDIT_POST) == ALL
+
+
 class NotAllowed(PermissionError):
     """The user may not do this; views answer 403."""
 

@@ -28,7 +28,7 @@ from blog.models import (
     User,
     utcnow,
 )
-from blog.permissions import ALL, Action, NotAllowed, can, ensure, scope
+from blog.permissions import ALL, Action, NotAllowed, can, ensure, may_stick, scope
 from blog.posts import pages, redirects
 from blog.posts.excerpts import automatic_excerpt, typed_excerpt
 from blog.posts.media import render_post_body
@@ -210,6 +210,9 @@ class PostChanges:
     status: PostStatus = PostStatus.DRAFT
     published_at: datetime | None = None
     comments_open: bool = True
+    # Stuck to the top of the home page (posts only); changed only by those permissions.may_stick
+    # allows, as WordPress does: anyone else's save keeps the post's flag as it is.
+    sticky: bool = False
     author_id: int | None = None
     kind: PostKind = PostKind.POST  # for a new one; a post never becomes a page, nor back
     parent_id: int | None = None  # pages only: the parent page
@@ -229,6 +232,7 @@ def changes_of(post: Post) -> PostChanges:
         status=post.status,
         published_at=post.published_at,
         comments_open=post.comments_open,
+        sticky=post.sticky,
     )
 
 
@@ -518,6 +522,8 @@ def _save(actor: User, post_id: int | None, changes: PostChanges) -> Post:
         post.status = changes.status
         post.published_at = published_at
         post.comments_open = changes.comments_open
+        if may_stick(actor):
+            post.sticky = changes.sticky and post.kind == PostKind.POST
         keep_revision(post, actor)
         _record_moves(post, before)
         db.session.commit()

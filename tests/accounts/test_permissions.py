@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from blog import create_app
 from blog.extensions import db
 from blog.models import Comment, CommentStatus, Post, PostRevision, PostStatus, Role, User
-from blog.permissions import MATRIX, Action, can, post_scope_filter
+from blog.permissions import MATRIX, Action, can, may_stick, post_scope_filter
 from tests import factories
 from tests.conftest import login
 
@@ -421,3 +421,11 @@ def test_the_domain_functions_refuse_on_their_own_without_any_view(
     )
     assert scheduled.published_at is not None
     assert scheduled.published_at.isoformat() == "2030-01-02T03:04:00+00:00"
+
+
+def test_only_those_who_may_edit_every_post_may_stick_one(
+    app: Flask, users: dict[Role, User]
+) -> None:
+    assert {role for role, user in users.items() if may_stick(user)} == {ADMIN, EDITOR}
+    assert not may_stick(None)
+    assert not may_stick(factories.make_user(role=ADMIN, active=False))

@@ -348,3 +348,60 @@ def test_tags_are_created_on_the_fly_once(client_as: Callable[[Role], FlaskClien
     client.post("/admin/posts/new", data=form(title="Two", tags="uk"))
     names = sorted(db.session.scalars(select(Tag.name)))
     assert names == ["Privacy", "UK"]
+
+
+# -- sticky posts: WordPress's "Stick to the top of the blog" ----------------------------------
+
+STICK_BOX = 'name="sticky"'
+
+
+def home_titles(app: Flask) -> list[str]:
+    page = app.test_client().get("/").get_data(as_text=True)
+    return re.findall(r'<h2 class="entry-title"><a [^>]*>([^<]+)</a>', page)
+
+
+def test_an_editor_sticks_a_post_to_the_top_of_the_home_page_and_unsticks_it(
+    app: Flask, client_as: Callable[[Role], FlaskClient], users: dict[Role, User]
+) -> None:
+    day = timedelta(days=1)
+    older = factories.make_post(title="Older news", published_at=utcnow() - 3 * day)
+    factories.make_post(title="Newest news", published_at=utcnow() - day)
+    assert home_titles(app)[:2] == ["Newest news", "Older news"]
+    editor = client_as(Role.EDITOR)
+    assert STICK_BOX in editor.get(f"/admin/posts/{older.id}/edit").get_data(as_text=True)
+    fields = form(title="Older news", slug=older.slug, status="published", sticky="y")
+    assert editor.post(f"/admin/posts/{older.id}/edit", data=fields).status_code == 303
+    assert only_post("Older news").sticky
+    assert home_titles(app)[:2] == ["Older news", "Newest news"]
+    page = editor.get(f"/admin/posts/{older.id}/edit").get_data(as_text=True)
+    assert re.search(r'name="sticky"[^>]* checked', page)
+    del fields["sticky"]  # the box left unticked
+    assert editor.post(f"/admin/posts/{older.id}/edit", data=fields).status_code == 303
+    assert not only_post("Older news").sticky
+    assert home_titles(app)[:2] == ["Newest news", "Older news"]
+
+
+def test_an_author_neither_sees_nor_sets_the_sticky_flag_and_keeps_an_editors(
+    client_as: Callable[[Role], FlaskClient], users: dict[Role, User]
+) -> None:
+    author = client_as(Role.AUTHOR)
+    own = factories.make_post(author=users[Role.AUTHOR], title="Mine")
+    assert STICK_BOX not in author.get(f"/admin/posts/{own.id}/edit").get_data(as_text=True)
+    assert STICK_BOX not in author.get("/admin/posts/new").get_data(as_text=True)
+    fields = form(title="Mine", slug=own.slug, status="published", sticky="y")  # forged
+    assert author.post(f"/admin/posts/{own.id}/edit", data=fields).status_code == 303
+    assert not only_post("Mine").sticky
+    # Stuck by an editor: the author's next save leaves it stuck.
+    only_post("Mine").sticky = True
+    db.session.commit()
+    del fields["sticky"]
+    assert author.post(f"/admin/posts/{own.id}/edit", data=fields).status_code == 303
+    assert only_post("Mine").sticky
+
+
+def test_a_page_is_never_sticky(client_as: Callable[[Role], FlaskClient]) -> None:
+    admin = client_as(Role.ADMIN)
+    assert STICK_BOX not in admin.get("/admin/pages/new").get_data(as_text=True)
+    fields = form(title="About us", status="published", sticky="y")
+    assert admin.post("/admin/pages/new", data=fields).status_code == 303
+    assert not only_post("About us").sticky

@@ -67,6 +67,7 @@ class PostForm(FlaskForm):
         "Publish date", format=DATETIME_FORMATS, tz=UTC, validators=[Optional()]
     )
     comments_open = BooleanField("Allow comments")
+    sticky = BooleanField("Stick to the top of the blog")
     author = SelectField("Author", coerce=optional_id, validate_choice=False)
     parent = SelectField("Parent page", coerce=optional_id, validate_choice=False)
 

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from blog.extensions import db
 from blog.models import Post, PostKind, PostStatus, Role, User
-from blog.permissions import ALL, Action, can, scope
+from blog.permissions import ALL, Action, can, may_stick, scope
 from blog.posts import authoring, media, pages, publishing, revisions
 from blog.posts.categories import category_tree
 from blog.posts.dashboards import PostListFilter, PostState, post_list, post_state
@@ -99,6 +99,7 @@ def _values_of(post: Post) -> dict[str, Any]:
         "status": post.status.value,
         "published_at": _local_input(post.published_at),
         "comments_open": "y" if post.comments_open else "",
+        "sticky": "y" if post.sticky else "",
         "author": str(post.author_id),
         "parent": str(post.parent_id or ""),
     }
@@ -127,6 +128,7 @@ FIELDS = (
     "status",
     "published_at",
     "comments_open",
+    "sticky",
     "author",
     "parent",
 )
@@ -160,6 +162,7 @@ def form_page(
         preview=preview,
         categories=category_tree(),
         authors=_authors() if scope(user, Action.EDIT_POST) == ALL else None,
+        may_stick=may_stick(user) and kind == PostKind.POST,
         may_add_category=can(user, Action.MANAGE_CATEGORIES),
         may_upload=can(user, Action.UPLOAD_MEDIA),
         no_alt_in_text=media.NO_ALT_IN_TEXT,
@@ -196,6 +199,7 @@ def _changes(form: PostForm, post: Post | None, kind: PostKind) -> authoring.Pos
             else None
         ),
         comments_open=bool(form.comments_open.data),
+        sticky=bool(form.sticky.data),
         author_id=form.author.data if "author" in request.form else None,
         kind=kind,
         parent_id=form.parent.data,
