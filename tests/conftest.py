@@ -156,10 +156,13 @@ def make_app(database: dict[str, Any], tmp_path: Path) -> Iterator[Callable[...,
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask], request: pytest.FixtureRequest) -> Iterator[Flask]:
-    # @pytest.mark.no_replay: a test of what a request costs once it reaches Flask (what the
-    # replay in front, tests/cache/test_replay.py, saves is not in its count).
-    no_replay = request.node.get_closest_marker("no_replay") is not None
-    application = make_app(**({"PAGE_REPLAY_SECONDS": 0} if no_replay else {}))
+    # A test that counts queries measures what a request costs once it reaches Flask: the replay
+    # before Flask (blog.cache.replay) would answer its repeated cookieless GET with none, or
+    # not, by the clock. So it is off for such a test, unless the test is of the replay itself
+    # (@pytest.mark.replay, tests/cache/test_replay.py).
+    counting = "count_queries" in request.fixturenames
+    off = counting and request.node.get_closest_marker("replay") is None
+    application = make_app(**({"PAGE_REPLAY_SECONDS": 0} if off else {}))
     with application.app_context():
         yield application
 

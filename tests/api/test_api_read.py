@@ -258,7 +258,6 @@ def test_reads_answer_304_until_content_changes(app: Flask, client: FlaskClient)
     assert counts == {post.slug: 1}
 
 
-@pytest.mark.no_replay
 def test_a_repeated_read_is_served_from_the_page_store_until_content_changes(
     app: Flask, client: FlaskClient, count_queries: Callable[[], Any]
 ) -> None:
@@ -276,7 +275,6 @@ def test_a_repeated_read_is_served_from_the_page_store_until_content_changes(
     assert other_host.get_json()["url"].startswith("http://blog.example/")
 
 
-@pytest.mark.no_replay
 def test_conditional_request_costs_one_query(
     app: Flask, client: FlaskClient, count_queries: Callable[[], Any]
 ) -> None:

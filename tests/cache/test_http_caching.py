@@ -30,7 +30,6 @@ def test_anonymous_page_has_validators_and_answers_304(client: FlaskClient) -> N
     assert since.status_code == 304
 
 
-@pytest.mark.no_replay
 def test_conditional_request_costs_one_query(
     client: FlaskClient, count_queries: Callable[[], Any]
 ) -> None:
@@ -86,7 +85,6 @@ def test_errors_are_not_given_validators(client: FlaskClient) -> None:
 # -- the rendered-page cache ---------------------------------------------------------------
 
 
-@pytest.mark.no_replay
 def test_a_second_reader_gets_the_post_page_from_the_page_store(
     client: FlaskClient, count_queries: Callable[[], Any]
 ) -> None:
@@ -101,7 +99,6 @@ def test_a_second_reader_gets_the_post_page_from_the_page_store(
     assert second == first
 
 
-@pytest.mark.no_replay
 @pytest.mark.parametrize("url", ["/feed/", "/comments/feed/atom/", "/sitemap-archives.xml"])
 def test_feeds_and_sitemaps_are_kept_with_their_content_type(
     app: Flask, count_queries: Callable[[], Any], url: str

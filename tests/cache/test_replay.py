@@ -16,6 +16,9 @@ from blog.extensions import db
 from blog.models import CommentStatus, Role
 from tests import factories
 
+# Counted queries here include the replay's (none, when it answers): see conftest's app fixture.
+pytestmark = pytest.mark.replay
+
 
 class Clock:
     """The replay's clock, moved by hand."""
