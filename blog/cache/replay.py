@@ -133,8 +133,9 @@ class PageReplay:
     def _key(self, environ: WSGIEnvironment) -> tuple[str, ...]:
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
-        if self.config.get("SITE_URL"):
-            return (path, query)
+        site = self.config.get("SITE_URL")
+        if site:
+            return (str(site), path, query)
         host = environ.get("HTTP_HOST") or "{}:{}".format(
             environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT", "")
         )

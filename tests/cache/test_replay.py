@@ -158,6 +158,8 @@ def test_with_site_url_every_host_shares_the_sites_page(
         assert counter.count == 0
         assert second.get_data() == first.get_data()
         assert "https://blog.example/" in second.get_data(as_text=True)
+        app.config["SITE_URL"] = "https://moved.example/"  # the key holds the site's address
+        assert "https://moved.example/" in reader(app).get(url).get_data(as_text=True)
 
 
 def test_errors_private_answers_and_answers_that_vary_are_never_kept(
