@@ -8,8 +8,8 @@ such a cache in front, each worker keeps those answers itself, by a shared cache
 - only a GET or HEAD with no ``Cookie``, no ``Authorization`` and no ``no-cache`` in the request;
 - only a ``200`` marked ``public`` with a ``Content-Length``, no ``Set-Cookie`` and no ``Vary``
   beyond ``Cookie`` (the API's ``Vary: Origin`` answers are never kept);
-- keyed by path and query, and by scheme and host when ``SITE_URL`` is not set (absolute links
-  follow them then);
+- keyed by path and query, with ``SITE_URL`` when it is set, else with the scheme and host
+  (absolute links follow them then);
 - fresh for ``PAGE_REPLAY_SECONDS`` (1 s, well inside the ``s-maxage`` the page itself allows
   any cache) and only until this process commits a change to public content
   (blog.cache.tracking.writes_seen): a worker's own writes show at once, another worker's or
