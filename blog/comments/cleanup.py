@@ -12,14 +12,13 @@ import enum
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import contains_eager
 
-from blog.comments.moderation import MOVES, ModerationAction, moderation_scope
+from blog.comments.moderation import MOVES, ModerationAction, lock_comments, moderation_scope
 from blog.comments.spam.features import host_of, link_hosts
 from blog.comments.transitions import REASON_LENGTH, change_statuses, remove_comments
 from blog.database import begin_write
@@ -296,7 +295,7 @@ def clean_up(actor: User, criteria: Criteria, action: CleanupAction, upto: int) 
             "value",
         )
     begin_write()
-    locked = _lock(actor, ids)
+    locked = lock_comments(ids, actor)  # as moderation locks them: in id order, no deadlock
     matched = [c for c in locked if _matches(criteria, c)]
     reason = f"clean-up: {criteria.describe()}"[:REASON_LENGTH]
     if action == CleanupAction.SPAM:
@@ -307,19 +306,3 @@ def clean_up(actor: User, criteria: Criteria, action: CleanupAction, upto: int) 
         remove_comments(eligible)
     db.session.commit()
     return Cleaned(action, done=len(eligible), skipped=len(matched) - len(eligible))
-
-
-def _lock(actor: User, ids: Sequence[int]) -> list[Comment]:
-    """Load and lock the comments in id order (as blog.comments.moderation does: no deadlocks)."""
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(Comment)
-            .join(Post, Post.id == Comment.post_id)
-            .where(Comment.id.in_(ids), moderation_scope(actor))
-            .order_by(Comment.id)
-            .with_for_update(key_share=True, of=Comment)
-            .execution_options(populate_existing=True)
-        )
-    )

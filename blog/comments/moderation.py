@@ -142,7 +142,7 @@ def set_status(
     has no move from its status to ``to_status``.
     """
     begin_write()
-    found = _lock_comments([comment_id], actor)
+    found = lock_comments([comment_id], actor)
     if not found:
         db.session.rollback()
         raise ModerationError("No such comment.", 404)
@@ -174,7 +174,7 @@ def _moderate(
 ) -> Result:
     wanted = sorted(set(ids))
     begin_write()
-    found = _lock_comments(wanted, actor)
+    found = lock_comments(wanted, actor)
     if strict and not found:
         db.session.rollback()
         raise ModerationError("No such comment.", 404)
@@ -207,7 +207,7 @@ def moderation_scope(actor: User | None) -> ColumnElement[bool]:
     return true() if actor is None else post_scope_filter(actor, Action.MODERATE)
 
 
-def _lock_comments(ids: Sequence[int], actor: User | None) -> list[Comment]:
+def lock_comments(ids: Sequence[int], actor: User | None) -> list[Comment]:
     """Load and lock the comments (in id order, so that concurrent bulk actions cannot deadlock).
 
     ``FOR NO KEY UPDATE`` on PostgreSQL: a concurrent reply's foreign-key check is not blocked.
