@@ -77,6 +77,19 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
 
 
 @contextmanager
+def plain_server(handler: Inbox) -> Iterator[int]:
+    """A server with no TLS and no login, as a local relay is. Yields its port; stops once what
+    was queued so far has been sent."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        outbox.wait_for_mail(timeout=10)
+        controller.stop()
+
+
+@contextmanager
 def secure_server(handler: Inbox, ca: trustme.CA, *, implicit_tls: bool = False) -> Iterator[int]:
     """A server that takes mail only after a login (USER, PASSWORD) over TLS: STARTTLS first, or
     TLS from the first byte (as on port 465). Yields its port."""

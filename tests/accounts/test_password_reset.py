@@ -11,18 +11,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.load import free_port
 from blog.accounts import password_reset
 from blog.accounts.password_reset import ResetLinkInvalid, reset_token, user_for_token
 from blog.accounts.users import set_password
 from blog.models import Role, User, utcnow
 from tests import factories
 from tests.conftest import login
-from tests.smtp import Inbox
+from tests.smtp import Inbox, plain_server
 
 SITE = "https://blog.example"
 NEW_PASSWORD = "a brand new passphrase"
@@ -31,13 +29,8 @@ NEW_PASSWORD = "a brand new passphrase"
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        handler.settled()
-        controller.stop()
+    with plain_server(handler) as port:
+        yield handler, port
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
+from bench.load import free_port
 from blog.extensions import db
 from blog.mail import outbox
 from blog.models import Comment, CommentStatus, OutboxMessage, Role, User
@@ -20,26 +20,14 @@ from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
 from tests.conftest import login
-from tests.smtp import Inbox
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.smtp import Inbox, plain_server
 
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with plain_server(handler) as port:
         yield handler, port
-    finally:
-        outbox.wait_for_mail(timeout=10)
-        controller.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -29,9 +28,8 @@ from blog.porting.wxr_import import import_wxr
 from blog.porting.wxr_read import read_wxr
 from blog.settings import load_settings, save_settings
 from tests import factories
-from tests.comments.test_notifications import free_port
 from tests.paths import ROOT, WXR_FIXTURE
-from tests.smtp import Inbox
+from tests.smtp import Inbox, plain_server
 
 WRITER = Path("blog/comments/transitions.py")
 SCANNED = [*sorted((ROOT / "blog").rglob("*.py")), ROOT / "tests" / "factories.py"]
@@ -154,21 +152,15 @@ def assert_ledger_exact() -> None:
 
 @pytest.fixture
 def mail_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with plain_server(Inbox()) as port:
         app = make_app(
             MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=controller.port,
+            MAIL_PORT=port,
             MAIL_FROM="blog@blog.example",
             SITE_URL="https://blog.example",
         )
         with app.app_context():
             yield app
-    finally:
-        handler.settled()
-        controller.stop()
 
 
 def submit(post: Post, body: str, email: str = "ann@example.org") -> Comment:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
@@ -21,10 +20,9 @@ from blog.models import Comment, CommentStatus, ModerationEvent, Role, User, utc
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, page_text, post_comment, reader
-from tests.comments.test_notifications import free_port
 from tests.conftest import login
 from tests.helpers import count_of, status_of
-from tests.smtp import Inbox
+from tests.smtp import Inbox, plain_server
 
 SITE = "https://blog.example"
 
@@ -32,21 +30,13 @@ SITE = "https://blog.example"
 @pytest.fixture
 def mail(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, Inbox]]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with plain_server(handler) as port:
         app = make_app(
-            MAIL_SERVER="127.0.0.1",
-            MAIL_PORT=controller.port,
-            MAIL_FROM="blog@blog.example",
-            SITE_URL=SITE,
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="blog@blog.example", SITE_URL=SITE
         )
         with app.app_context():
             save_settings({"site_title": "Test Blog", "flood_interval_seconds": 0})
             yield app, handler
-    finally:
-        handler.settled()
-        controller.stop()
 
 
 def moderator_user(_app: Flask) -> User:

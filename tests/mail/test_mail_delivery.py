@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 
+from bench.load import free_port
 from blog import create_app
 from blog.extensions import db
 from blog.mail import outbox
@@ -26,9 +26,8 @@ from blog.models import Comment, CommentStatus, OutboxMessage, Role, utcnow
 from blog.settings import save_settings
 from tests import factories
 from tests.commenting import comment_id, post_comment, reader
-from tests.comments.test_notifications import free_port
 from tests.conftest import login
-from tests.smtp import PASSWORD, USER, RawInbox, secure_server
+from tests.smtp import PASSWORD, USER, RawInbox, plain_server, secure_server
 
 
 @pytest.fixture(scope="module")
@@ -357,12 +356,8 @@ def test_a_refused_recipient_is_given_up_at_once_and_the_others_sent(
     make_app: Callable[..., Flask],
 ) -> None:
     handler = Refusing()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        app = make_app(
-            MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_SEND_AFTER_COMMIT=False
-        )
+    with plain_server(handler) as port:
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SEND_AFTER_COMMIT=False)
         with app.app_context():
             mails = [Mail(f"{name}@example.org", "s", "b") for name in ("gone", "here")]
             outbox.queue(mails, "blog@example.org")
@@ -372,5 +367,3 @@ def test_a_refused_recipient_is_given_up_at_once_and_the_others_sent(
             assert gone.failed_at is not None and "No such mailbox" in gone.last_error
             assert here.sent_at is not None
             assert len(handler.to("here@example.org")) == 1
-    finally:
-        controller.stop()

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
+from bench.load import free_port
 from blog import create_app
 from tests import factories
-from tests.comments.test_notifications import free_port
 from tests.conftest import PG_URL
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
