@@ -77,10 +77,10 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
 
 
 @contextmanager
-def plain_server(handler: Inbox) -> Iterator[int]:
-    """A server with no TLS and no login, as a local relay is. Yields its port; stops once what
-    was queued so far has been sent."""
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+def plain_server(handler: Inbox, **options: Any) -> Iterator[int]:
+    """A server with no TLS and no login, as a local relay is (``options``: aiosmtpd's, for
+    more). Yields its port; stops once what was queued so far has been sent."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     try:
         yield controller.port
@@ -99,17 +99,5 @@ def secure_server(handler: Inbox, ca: trustme.CA, *, implicit_tls: bool = False)
         if implicit_tls
         else {"tls_context": tls, "require_starttls": True, "auth_require_tls": True}
     )
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        auth_required=True,
-        authenticator=authenticate,
-        **options,
-    )
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        outbox.wait_for_mail(timeout=10)
-        controller.stop()
+    with plain_server(handler, auth_required=True, authenticator=authenticate, **options) as port:
+        yield port
